@@ -1,0 +1,532 @@
+"""Policy text → clauses.
+
+One pass over the lines of a document. Each line is one of:
+- a numbered prose line (一、 / （一） / 1.), which opens a clause and a heading level;
+- a field line (牵头单位: / 责任单位: / 完成时限:), which fills the open clause's fields;
+- a tab-separated table line (annex tables converted from PDF);
+- plain text, which continues the open clause (paragraphs split by page breaks).
+
+Headings are numbered lines that only group deeper clauses. Nothing is dropped: every
+non-blank line ends in a clause, a heading or the `skipped` list (table headers, rules).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .fields import (
+    chinese_number,
+    find_amounts,
+    find_time_limits,
+    looks_like_deadline,
+    looks_like_unit,
+    parse_deadline,
+    split_units,
+    squeeze,
+)
+from .models import Clause, Fields, Heading
+
+# --- markup ---------------------------------------------------------------------------
+
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_RULE = re.compile(r"^[\s\-|:=*_]{3,}$")
+
+
+def clean_markup(line: str) -> str:
+    """Remove the HTML tags, markdown links, bold marks and heading hashes of PDF conversion."""
+    line = _TAG.sub(" ", line)
+    line = _LINK.sub(r"\1", line)
+    line = line.replace("**", "")
+    line = re.sub(r"^\s*#{1,6}\s+", "", line)
+    line = re.sub(r"^\s*[-*]\s+(?=\S)", "", line)
+    return squeeze(line)
+
+
+# --- prose numbering ------------------------------------------------------------------
+
+_CN = "一二三四五六七八九十百零"
+_LEVELS = [
+    (1, re.compile(rf"^([{_CN}]+)、")),
+    (2, re.compile(rf"^([（(][{_CN}]+[)）])")),
+    (3, re.compile(r"^(\d{1,3})[.．、](?!\d)")),
+    (4, re.compile(r"^([（(]\d{1,3}[)）])")),
+]
+_FIELD = re.compile(r"(牵头单位|牵头部门|责任单位|责任部门|配合单位|完成时限|完成时间|责任领导|牵头领导)\s*[:：]")
+_BRACKET = re.compile(r"〔([^〔〕]*)〕\s*$")
+
+
+def numbering(line: str) -> tuple[int, str] | None:
+    for level, pattern in _LEVELS:
+        m = pattern.match(line)
+        if m:
+            return level, m.group(1)
+    return None
+
+
+def label_key(label: str) -> str:
+    """「（十七）」 → "17", 「3」 → "3": the numeric part used in clause ids."""
+    core = label.strip("（()）、.．")
+    value = chinese_number(core)
+    return str(value) if value is not None else core
+
+
+# --- working state --------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    number: int  # 1-based
+    start: int
+    end: int
+    raw: str
+    text: str  # markup removed
+
+
+@dataclass
+class _Node:
+    """A numbered prose line and what follows it, before we know if it is a clause or a heading."""
+
+    level: int
+    label: str
+    path: list[str]
+    lines: list[Line]
+    body: list[str]
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    children: int = 0
+    parts: list["_Node"] = field(default_factory=list)  # unnumbered sub-items (003 item 16)
+    kind: str = "prose"
+
+
+@dataclass
+class _Row:
+    """One annex table row, joined back from the lines a page break split it into."""
+
+    lines: list[Line]
+    cells: list[str]
+    text_col: int
+    label: str
+    level1: str
+    level2: str
+    loose: bool = False  # the last line added was a tab-less fragment
+
+    def add_loose(self, line: Line) -> None:
+        """A tab-less fragment inside a table: a cell's tail pushed onto its own line by the PDF."""
+        text = line.text
+        if self.loose and len(text) <= 8:
+            self.cells[-1] += text  # 「常务」 + 「副市长」
+        elif len(text) <= 8 or looks_like_deadline(text) or (looks_like_unit(text) and "、" in text):
+            self.cells.append(text)
+        else:
+            self.cells[self.text_col] += text
+        self.lines.append(line)
+        self.loose = True
+
+
+class DocumentParser:
+    def __init__(self, source: str, text: str):
+        self.source = source
+        self.key = document_key(source)
+        self.text = text
+        self.clauses: list[Clause] = []
+        self.headings: list[Heading] = []
+        self.skipped: list[tuple[int, int]] = []
+        self.legend: dict[str, str] = {}
+        self._ids: set[str] = set()
+
+    # -- entry point --
+    def parse(self) -> tuple[list[Clause], list[Heading], list[tuple[int, int]]]:
+        lines = list(split_lines(self.text))
+        i = 0
+        prose: list[Line] = []
+        while i < len(lines):
+            line = lines[i]
+            header = table_header(line)
+            if header:
+                self._parse_prose(prose)
+                prose = []
+                i = self._parse_table(lines, i, header)
+            else:
+                prose.append(line)
+                i += 1
+        self._parse_prose(prose)
+        self._apply_legend()
+        self.clauses.sort(key=lambda c: c.span[0])
+        return self.clauses, self.headings, self.skipped
+
+    # -- prose --
+    def _parse_prose(self, lines: list[Line]) -> None:
+        stack: list[_Node] = []
+        nodes: list[_Node] = []
+        front: list[Line] = []
+        current: _Node | None = None
+        for line in lines:
+            text = line.text
+            if not text:
+                continue
+            if _RULE.match(line.raw):
+                self.skipped.append((line.start, line.end))
+                continue
+            num = numbering(text)
+            field_match = _FIELD.match(text)
+            if num:
+                level, label = num
+                while stack and stack[-1].level >= level:
+                    stack.pop()
+                if stack:
+                    stack[-1].children += 1
+                path = [heading_text(n) for n in stack]
+                current = _Node(level, label, path, [line], [text[len(label):].lstrip("、.．")])
+                stack.append(current)
+                nodes.append(current)
+            elif field_match and current is not None:
+                target = current.parts[-1] if current.parts else current
+                target.lines.append(line)
+                for name, value in split_fields(text):
+                    target.fields.setdefault(name, []).append(value)
+            elif current is not None:
+                target = current.parts[-1] if current.parts else current
+                if target.fields:
+                    # Text after a field block starts a sub-item with fields of its own.
+                    if not current.parts:
+                        current.parts.append(_Node(current.level + 1, current.label, [], current.lines[1:],
+                                                   current.body[1:], current.fields, kind="item"))
+                        current.lines, current.body, current.fields = current.lines[:1], current.body[:1], {}
+                    current.parts.append(_Node(current.level + 1, current.label, [], [line], [text], kind="item"))
+                else:
+                    target.lines.append(line)
+                    target.body.append(text)
+            else:
+                front.append(line)
+        self._emit_front(front)
+        for node in nodes:
+            self._emit_node(node)
+
+    def _emit_front(self, lines: list[Line]) -> None:
+        """Title block and preamble: long paragraphs are clauses too (001's states its targets)."""
+        for line in lines:
+            if is_note(line.text):
+                self._add(f"{self.key}-note", "注", [], line.text, [line], "note", Fields())
+            elif len(line.text) >= 40 and not _is_addressee(line.text) and not _is_title(line.text):
+                self._add(f"{self.key}-p{len(self.clauses) + 1}", "", [], line.text, [line], "preamble", Fields())
+            else:
+                self.headings.append(Heading(line.text, (line.start, line.end)))
+
+    def _emit_node(self, node: _Node) -> None:
+        chain = [label_key(numbering(p)[1]) if numbering(p) else p for p in node.path]
+        node_id = f"{self.key}-{'.'.join([*chain, label_key(node.label)])}"
+        title = heading_text(node)
+        if node.parts:
+            self.headings.append(Heading(title, (node.lines[0].start, node.lines[0].end)))
+            for n, part in enumerate(node.parts, 1):
+                self._add(f"{node_id}-{n}", node.label, [*node.path, title], join_body(part.body), part.lines,
+                          "item", self._prose_fields(part))
+            return
+        has_body = len(node.lines) > 1 or len(node.body[0]) > len(title_of(node.body[0])) or node.fields
+        if node.children and not has_body:
+            self.headings.append(Heading(title, (node.lines[0].start, node.lines[0].end)))
+            return
+        kind = "item" if node.fields else "prose"
+        self._add(node_id, node.label, node.path, join_body(node.body), node.lines, kind, self._prose_fields(node))
+
+    def _prose_fields(self, node: _Node) -> Fields:
+        text = join_body(node.body)
+        lead = [u for v in node.fields.get("牵头单位", []) + node.fields.get("牵头部门", []) for u in split_units(v)]
+        resp = [u for k in ("责任单位", "责任部门", "配合单位") for v in node.fields.get(k, []) for u in split_units(v)]
+        leaders = [u for k in ("责任领导", "牵头领导") for v in node.fields.get(k, []) for u in split_units(v)]
+        deadlines = node.fields.get("完成时限", []) + node.fields.get("完成时间", [])
+        bracket = _BRACKET.search(text)
+        if bracket and not (lead or resp):
+            lead, resp = bracket_units(bracket.group(1))
+        return Fields(
+            lead_units=lead,
+            responsible_units=resp,
+            leaders=leaders,
+            deadline=parse_deadline("；".join(deadlines)) if deadlines else None,
+            time_limits=find_time_limits(text),
+            amounts=find_amounts(text),
+        )
+
+    # -- tables --
+    def _parse_table(self, lines: list[Line], i: int, header: list[str]) -> int:
+        roles = [column_role(h) for h in header]
+        self.skipped.append((lines[i].start, lines[i].end))
+        i += 1
+        rows: list[_Row] = []
+        level1 = level2 = ""
+        last_number = 0
+        while i < len(lines):
+            line = lines[i]
+            if not line.text:
+                i += 1
+                continue
+            if table_header(line):
+                self.skipped.append((line.start, line.end))
+                i += 1
+                continue
+            if _RULE.match(line.raw):
+                self.skipped.append((line.start, line.end))
+                i += 1
+                continue
+            if "\t" not in line.raw:
+                if is_note(line.text):
+                    i = self._parse_legend(lines, i)
+                    break
+                if line.text.startswith("附件") or numbering(line.text) or not rows:
+                    break
+                rows[-1].add_loose(line)
+                i += 1
+                continue
+            cells = [clean_markup(c) for c in line.raw.split("\t")]
+            found = row_number(cells, last_number)
+            new_l1 = next((c for c in cells if re.match(rf"^[{_CN}]+、", c)), None)
+            new_l2_idx = next((k for k, c in enumerate(cells) if re.match(rf"^[（(][{_CN}]+[)）]", c)), None)
+            if found is not None:
+                col, label, number = found
+                last_number = number
+                for k, c in enumerate(cells[:col]):
+                    if not c:
+                        continue
+                    if re.match(rf"^[{_CN}]+、", c):
+                        level1, level2 = c, ""
+                    elif re.match(rf"^[（(][{_CN}]+[)）]", c):
+                        level2 = c
+                    elif rows and c is not new_l1:
+                        level1 = level1 + c  # the tail of a 一级指标 cell split by a page break
+                text_col = col + 1 if cells[col].strip() == label else col
+                if text_col == col:
+                    cells[col] = cells[col][len(label) + 1:].lstrip()
+                rows.append(_Row([line], cells, text_col, label, level1, level2))
+            elif new_l2_idx is not None and new_l2_idx + 1 < len(cells) and cells[new_l2_idx + 1]:
+                # A row with no measure number of its own (001's 「(十六)电力价格」).
+                if new_l1:
+                    level1 = new_l1
+                level2 = cells[new_l2_idx]
+                rows.append(_Row([line], cells, new_l2_idx + 1, "", level1, level2))
+            elif rows:
+                row = rows[-1]
+                row.lines.append(line)
+                row.loose = False
+                for k, c in enumerate(cells):
+                    if not c:
+                        continue
+                    if k < row.text_col and k < 2 and (re.match(rf"^[{_CN}]+、", c) or row.level1.count("(") > row.level1.count(")")
+                                                       or row.level1.count("（") > row.level1.count("）")):
+                        row.level1 += c
+                        level1 = row.level1
+                    elif k < len(row.cells):
+                        row.cells[k] += c
+                    else:
+                        row.cells.append(c)
+            else:
+                self.headings.append(Heading(line.text, (line.start, line.end)))
+            i += 1
+        for row in rows:
+            self._emit_row(row, roles)
+        return i
+
+    def _parse_legend(self, lines: list[Line], i: int) -> int:
+        """「注：1.★：…」 and its numbered lines: one note clause, the source of tag meanings."""
+        note = [lines[i]]
+        i += 1
+        while i < len(lines) and (not lines[i].text or re.match(rf"^\d+[.．]\s*[{_MARKS}]", lines[i].text)):
+            if lines[i].text:
+                note.append(lines[i])
+            i += 1
+        self._add(f"{self.key}-note", "注", ["附件"], "\n".join(x.text for x in note), note, "note", Fields())
+        return i
+
+    def _emit_row(self, row: _Row, roles: list[str]) -> None:
+        text = row.cells[row.text_col]
+        rest = [c for c in row.cells[row.text_col + 1:] if c]
+        # Trailing cells that belong to the description (the row text was split across columns).
+        units: list[str] = []
+        leaders: list[str] = []
+        deadline_parts: list[str] = []
+        for cell in rest:
+            if cell == "无":
+                continue
+            if looks_like_deadline(cell):
+                deadline_parts.append(cell)
+            elif looks_like_unit(cell) or len(cell) > 8:
+                units.append(cell)
+            else:
+                leaders.append(cell)
+        level1 = squeeze(row.level1)
+        m = re.search(r"[（(]\s*牵头领导\s*[:：]\s*([^)）]+)[)）]?", level1)
+        if m:
+            leaders.append(m.group(1).strip())
+        has_lead_column = "lead" in roles
+        lead, resp = [], []
+        if units:
+            if has_lead_column:
+                lead = split_units(units[0])
+                resp = [u for cell in units[1:] for u in split_units(cell)]
+            else:
+                resp = [u for cell in units for u in split_units(cell)]
+        tags = [{"mark": mark, "meaning": ""} for mark in _marks(text + level1 + row.level2)]
+        fields = Fields(
+            lead_units=lead,
+            responsible_units=resp,
+            leaders=[squeeze(x).replace(" ", "") for x in leaders],
+            deadline=parse_deadline("".join(deadline_parts)) if deadline_parts else None,
+            time_limits=find_time_limits(text),
+            amounts=find_amounts(text),
+            tags=tags,
+        )
+        path = ["附件"] + [p for p in (level1, squeeze(row.level2)) if p]
+        if row.label:
+            clause_id, kind = f"{self.key}-a{row.label}", ("task" if has_lead_column else "measure")
+        else:
+            level2 = numbering(squeeze(row.level2))
+            clause_id, kind = f"{self.key}-a({label_key(level2[1]) if level2 else 'row'})", "row"
+        self._add(clause_id, row.label, path, text, row.lines, kind, fields)
+
+    def _apply_legend(self) -> None:
+        legend = {}
+        for c in self.clauses:
+            if c.kind == "note" or c.text.startswith("注"):
+                for m in re.finditer(r"([★☆○◎●▲△⊙])[:：]\s*([^；;。]+)", c.text):
+                    legend[m.group(1)] = m.group(2)
+        for c in self.clauses:
+            for tag in c.fields.tags:
+                tag["meaning"] = legend.get(tag["mark"], "")
+
+    # -- output --
+    def _add(self, clause_id: str, number: str, path: list[str], text: str, lines: list[Line], kind: str,
+             fields: Fields) -> None:
+        base, n = clause_id, 2
+        while clause_id in self._ids:
+            clause_id, n = f"{base}~{n}", n + 1
+        self._ids.add(clause_id)
+        self.clauses.append(
+            Clause(
+                id=clause_id,
+                source=self.source,
+                number=number,
+                path=path,
+                text=squeeze(text),
+                span=(lines[0].start, lines[-1].end),
+                lines=(lines[0].number, lines[-1].number),
+                kind=kind,
+                fields=fields,
+            )
+        )
+
+
+# --- helpers --------------------------------------------------------------------------
+
+_MARKS = "★☆○◎●▲△⊙"
+
+
+def _marks(text: str) -> list[str]:
+    return [m for m in _MARKS if m in text]
+
+
+def is_note(text: str) -> bool:
+    return bool(re.match(r"^注\s*[:：]", text))
+
+
+def _is_title(text: str) -> bool:
+    return "关于" in text and text.endswith(("通知", "意见", "方案", "要点", "措施", "办法"))
+
+
+def _is_addressee(text: str) -> bool:
+    return text.endswith(("：", ":")) and len(text) < 120
+
+
+def document_key(source: str) -> str:
+    """"001_8b28….txt" → "001": short, stable prefix for clause ids."""
+    stem = source.rsplit(".", 1)[0]
+    head = stem.split("_", 1)[0]
+    return head if head.isdigit() else stem
+
+
+def split_lines(text: str):
+    pos = 0
+    for n, raw in enumerate(text.split("\n"), 1):
+        end = pos + len(raw)
+        yield Line(n, pos, end, raw.rstrip("\r"), clean_markup(raw.rstrip("\r")))
+        pos = end + 1
+
+
+def split_fields(text: str) -> list[tuple[str, str]]:
+    """「牵头单位：市税务局、市财政局责任单位：市工信局」 → both fields."""
+    matches = list(_FIELD.finditer(text))
+    out = []
+    for k, m in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
+        out.append((m.group(1), text[m.end():end].strip()))
+    return out
+
+
+def bracket_units(inner: str) -> tuple[list[str], list[str]]:
+    """002's 〔…〕: units before the first 「，」 lead, the rest are responsible (its own legend)."""
+    inner = inner.split("。")[0]
+    if "，" in inner:
+        lead, rest = inner.split("，", 1)
+        return split_units(lead), split_units(rest)
+    return split_units(inner), []
+
+
+def join_body(pieces: list[str]) -> str:
+    """Paragraphs keep a line break; a sentence cut by a page break is joined back."""
+    out = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        if out and (out[-1] in "。；：！？:;!?”" or "。" not in out):
+            out += "\n"
+        out += piece
+    return out
+
+
+def title_of(text: str) -> str:
+    """The heading sentence of a numbered line: up to the first 「。」."""
+    m = re.match(r"^[^。]*。", text)
+    return m.group(0) if m else text
+
+
+def heading_text(node: _Node) -> str:
+    first = node.lines[0].text
+    return title_of(first) if len(first) > len(title_of(first)) else first
+
+
+_HEADER_NAMES = {
+    "一级指标": "level1",
+    "二级指标": "level2",
+    "重点举措": "text",
+    "主要任务": "text",
+    "序号": "number",
+    "牵头单位": "lead",
+    "责任单位": "responsible",
+    "责任领导": "leader",
+    "市级牵头领导": "leader",
+    "完成时限": "deadline",
+    "完成进度时限": "deadline",
+}
+
+
+def table_header(line: Line) -> list[str] | None:
+    if "\t" not in line.raw:
+        return None
+    cells = [squeeze(c).replace(" ", "") for c in line.text.split("\t")]
+    known = sum(1 for c in cells if c in _HEADER_NAMES)
+    return cells if known >= 3 else None
+
+
+def column_role(name: str) -> str:
+    return _HEADER_NAMES.get(name, "other")
+
+
+def row_number(cells: list[str], last: int) -> tuple[int, str, int] | None:
+    """The cell that opens a new numbered row: 「70.…」 or a bare 序号 「70」, in sequence."""
+    for k, c in enumerate(cells):
+        m = re.match(r"^(\d{1,3})(?:[.．、]|$)", c)
+        if m and last < int(m.group(1)) <= last + 3:
+            return k, m.group(1), int(m.group(1))
+    return None
+
+
+def parse_text(source: str, text: str):
+    return DocumentParser(source, text).parse()
