@@ -5,8 +5,16 @@ import argparse
 import json
 import sys
 
+from pathlib import Path
+
 from .config import Settings
 from .documents import CorpusError, load_corpus
+from .encoders import CachedEncoder, EncoderError
+from .evaluation import GOLDEN_FILE, NaiveBaseline, calibrate, cross_validate, evaluate, load_golden
+from .indexing import build_index, open_searcher
+from .schemas import search_response
+from .search import CALIBRATION_FILE
+from .store import IndexProblem
 
 
 class UsageError(Exception):
@@ -40,6 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="only this file (name in corpus/)")
     p.add_argument("--json", action="store_true", help="one JSON object per clause, one per line")
     p.set_defaults(run=cmd_clauses)
+
+    p = sub.add_parser("build", help="build the search index in index/ (re-embeds only new or changed passages)")
+    p.set_defaults(run=cmd_build)
+
+    p = sub.add_parser("search", help="find the clauses that answer a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5, help="how many clauses (1-50, default 5)")
+    p.add_argument("--city", help="only documents of this city, e.g. 资阳")
+    p.add_argument("--source", help="only this document (file name in corpus/)")
+    p.add_argument("--json", action="store_true", help="print the JSON response")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("eval", help="measure search quality on the golden set")
+    p.add_argument("--golden", default=str(GOLDEN_FILE), help="golden questions (JSON lines)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    p.add_argument("--cv", action="store_true", help="also report 5-fold cross-validated figures")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("calibrate", help="fit the relevance score on the golden set (writes assistant/calibration.json)")
+    p.add_argument("--golden", default=str(GOLDEN_FILE))
+    p.set_defaults(run=cmd_calibrate)
     return parser
 
 
@@ -64,6 +94,103 @@ def cmd_clauses(args, settings: Settings) -> int:
             deadline = f.deadline.text if f.deadline else ""
             text = clause.text.replace("\n", " ")
             out.write(f"{clause.id:<16} {clause.number:<6} {text[:36]:<38} {units[:24]:<26} {deadline}\n")
+    return 0
+
+
+def searcher_for(settings: Settings):
+    """The index must match the encoder setting and the corpus; say what to run if not."""
+    try:
+        return open_searcher(settings)
+    except (IndexProblem, EncoderError) as error:
+        raise UsageError(str(error)) from None
+
+
+def cmd_build(args, settings: Settings) -> int:
+    try:
+        report = build_index(settings)
+    except EncoderError as error:
+        raise UsageError(str(error)) from None
+    for error in report.errors:
+        print(f"警告 warning: skipped {error}", file=sys.stderr)
+    print(f"built {settings.index_dir}/: {report.documents} documents, {report.clauses} clauses, "
+          f"{report.passages} passages ({report.embedded} embedded, {report.reused} from cache) "
+          f"in {report.seconds:.1f} s")
+    return 0
+
+
+def cmd_search(args, settings: Settings) -> int:
+    if not args.question.strip():
+        raise UsageError("the question is empty")
+    if not 1 <= args.k <= 50:
+        raise UsageError("--k must be between 1 and 50")
+    searcher = searcher_for(settings)
+    if args.city and args.city not in searcher.cities:
+        raise UsageError(f"--city {args.city!r} is not covered; the documents cover {', '.join(searcher.cities)}")
+    result = searcher.search(args.question, k=args.k, city=args.city, source=args.source)
+    response = search_response(result)
+    if args.json:
+        print(response.model_dump_json())
+        return 0
+    if response.refused:
+        print(f"拒答 refused: {response.reason}")
+    for n, r in enumerate(response.results, 1):
+        mark = " (below threshold)" if r.below_threshold else ""
+        print(f"{n}. [{r.score:.2f}{mark}] 《{r.title}》 {r.number or r.id}  {' > '.join(r.path[-2:])}")
+        print(f"   {r.text[:160]}")
+    return 0
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    searcher = searcher_for(settings)
+    golden = load_golden(Path(args.golden))
+    report = evaluate(searcher, golden, settings.corpus_dir)
+    if not args.no_baseline:
+        baseline = NaiveBaseline(settings.corpus_dir, CachedEncoder(searcher.encoder.encoder,
+                                                                     settings.index_dir / "cache" / "baseline"))
+        baseline.encoder.save()
+        report["baseline"] = baseline.evaluate(golden, settings.corpus_dir)
+    if args.cv:
+        report["cross_validated"] = cross_validate(searcher, golden, settings.corpus_dir)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+        return 0
+    print(format_report(report))
+    return 0
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{'':<22}{'n':>5}{'hit@1':>8}{'hit@5':>8}{'MRR@10':>8}"]
+
+    def row(name, m):
+        lines.append(f"{name:<22}{m['n']:>5}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}{m['mrr@10']:>8.3f}")
+
+    row("ours: all answerable", report["overall"])
+    for kind, m in report["by_kind"].items():
+        row(f"  {kind}", m)
+    if "baseline" in report:
+        row("naive baseline", report["baseline"]["overall"])
+        b = report["baseline"]["overall"]
+        o = report["overall"]
+        lines.append(f"ratio ours/baseline: hit@1 {o['hit@1'] / max(b['hit@1'], 1e-9):.2f}x, "
+                     f"hit@5 {o['hit@5'] / max(b['hit@5'], 1e-9):.2f}x, MRR {o['mrr@10'] / max(b['mrr@10'], 1e-9):.2f}x")
+    if "cross_validated" in report:
+        c = report["cross_validated"]
+        lines.append(f"5-fold cross-validated: hit@1 {c['hit@1']:.3f} hit@5 {c['hit@5']:.3f} MRR {c['mrr@10']:.3f} "
+                     f"refusal {c['refusal_accuracy']:.3f} false refusals {c['false_refusals']:.3f}")
+    lines.append(f"refusal accuracy (unanswerable refused): {report['refusal_accuracy']:.3f}")
+    lines.append(f"false refusals (answerable refused):    {report['false_refusals']:.3f}")
+    if "answer_fact_accuracy" in report:
+        lines.append(f"answer-fact accuracy:                   {report['answer_fact_accuracy']:.3f}")
+    return "\n".join(lines)
+
+
+def cmd_calibrate(args, settings: Settings) -> int:
+    searcher = searcher_for(settings)
+    fitted = calibrate(searcher, load_golden(Path(args.golden)), settings.corpus_dir)
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
+    data[searcher.index.manifest["encoder"]] = fitted
+    CALIBRATION_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"calibrated {searcher.index.manifest['encoder']}: {fitted}")
     return 0
 
 

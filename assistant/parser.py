@@ -110,6 +110,26 @@ class _Row:
     level2: str
     loose: bool = False  # the last line added was a tab-less fragment
 
+    def add_continuation(self, line: Line, cells: list[str]) -> None:
+        """A tab line with no row number: the rest of this row's cells, pushed past a page break.
+
+        When its cells line up with the row's (same columns), each continues its column;
+        otherwise its first text continues the description and the rest are loose cells.
+        """
+        self.lines.append(line)
+        self.loose = False
+        filled = [k for k, c in enumerate(cells) if c]
+        if filled and filled[0] < self.text_col and _unclosed(self.level1):
+            self.level1 += cells[filled.pop(0)]  # the tail of a 一级指标 cut by the page break
+        aligned = all(self.text_col <= k < len(self.cells) for k in filled)
+        for n, k in enumerate(filled):
+            if aligned:
+                self.cells[k] += cells[k]
+            elif n == 0:
+                self.cells[self.text_col] += cells[k]
+            else:
+                self.cells.append(cells[k])
+
     def add_loose(self, line: Line) -> None:
         """A tab-less fragment inside a table: a cell's tail pushed onto its own line by the PDF."""
         text = line.text
@@ -305,19 +325,8 @@ class DocumentParser:
                 rows.append(_Row([line], cells, new_l2_idx + 1, "", level1, level2))
             elif rows:
                 row = rows[-1]
-                row.lines.append(line)
-                row.loose = False
-                for k, c in enumerate(cells):
-                    if not c:
-                        continue
-                    if k < row.text_col and k < 2 and (re.match(rf"^[{_CN}]+、", c) or row.level1.count("(") > row.level1.count(")")
-                                                       or row.level1.count("（") > row.level1.count("）")):
-                        row.level1 += c
-                        level1 = row.level1
-                    elif k < len(row.cells):
-                        row.cells[k] += c
-                    else:
-                        row.cells.append(c)
+                row.add_continuation(line, cells)
+                level1 = row.level1
             else:
                 self.headings.append(Heading(line.text, (line.start, line.end)))
             i += 1
@@ -421,6 +430,10 @@ _MARKS = "★☆○◎●▲△⊙"
 
 def _marks(text: str) -> list[str]:
     return [m for m in _MARKS if m in text]
+
+
+def _unclosed(text: str) -> bool:
+    return text.count("(") > text.count(")") or text.count("（") > text.count("）")
 
 
 def is_note(text: str) -> bool:

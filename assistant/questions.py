@@ -1,0 +1,81 @@
+"""A question → what it asks: its topic (time limit, fee, unit), the city and year it names.
+
+Pure and fast; the search uses it to boost clauses carrying the asked-for fact and to
+recognise questions about places or years that no document covers.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Sichuan's prefecture cities and the country's largest: naming one the corpus lacks means
+# the documents cannot answer.
+KNOWN_CITIES = """成都 自贡 攀枝花 泸州 德阳 绵阳 广元 遂宁 内江 乐山 南充 眉山 宜宾 广安 达州 雅安 巴中 资阳 阿坝 甘孜 凉山
+北京 上海 天津 重庆 广州 深圳 杭州 南京 武汉 西安 苏州 郑州 长沙 青岛 昆明 贵阳 兰州 合肥 福州 厦门 济南 沈阳 哈尔滨""".split()
+# Counties and districts, so 「安岳」 means 资阳.
+COUNTIES = {
+    "雁江": "资阳", "安岳": "资阳", "乐至": "资阳",
+    "利州": "广元", "昭化": "广元", "朝天": "广元", "旺苍": "广元", "青川": "广元", "剑阁": "广元", "苍溪": "广元",
+    "涪城": "绵阳", "游仙": "绵阳", "安州": "绵阳", "江油": "绵阳", "三台": "绵阳", "盐亭": "绵阳", "梓潼": "绵阳",
+    "北川": "绵阳", "平武": "绵阳", "科技城": "绵阳",
+}
+
+INTENT_WORDS = {
+    "time_limit": "时限 多久 几天 多少天 几个工作日 工作日 多长时间 期限 什么时候 何时 截止 完成时间 办结 小时 到期 啥时候 几号 哪天 时间".split(),
+    "fee": "费 多少钱 收费 费率 补贴 补助 奖励 奖补 减免 免费 优惠 价格 价 成本 利率 贴息 税 钱 资金 万元 元 比例 %".split(),
+    "unit": "谁 哪个部门 哪个单位 什么部门 哪些部门 哪家 负责 牵头 责任单位 找谁 主管 管理部门 归谁 谁管 责任领导 领导".split(),
+}
+
+
+@dataclass
+class Question:
+    text: str  # as asked, normalised (full-width digits and letters folded)
+    topic: str  # the text without place names: what the question is about
+    intent: str  # time_limit | fee | unit | other
+    city: str | None = None  # a city the corpus covers, named in the question
+    other_cities: list[str] = field(default_factory=list)  # cities named that the corpus does not cover
+    year: int | None = None
+    quantity: bool = False  # asks 多少 / 几 / 多久: the answer must be a number
+
+
+_QUANTITY = re.compile(r"多少|几[个天日小月年次项]|几|多久|多长|多高|多大|最高|最低|上限|下限|标准是")
+
+
+def normalise(text: str) -> str:
+    """NFKC folds full-width digits/letters (「２０２１」→「2021」); whitespace collapses."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def detect_intent(text: str) -> str:
+    scores = {name: sum(len(w) for w in words if w in text) for name, words in INTENT_WORDS.items()}
+    # 「谁负责…费用」 asks for a unit; 「…几天」 beats a passing 「费」.
+    best = max(scores, key=lambda k: (scores[k], k == "unit", k == "time_limit"))
+    return best if scores[best] else "other"
+
+
+def analyse(question: str, corpus_cities: list[str]) -> Question:
+    text = normalise(question)
+    covered = {c.removesuffix("市"): c for c in corpus_cities if c}
+    city = None
+    others = []
+    for name in KNOWN_CITIES + list(covered):
+        if name in text and name != "XX":
+            if name in covered:
+                city = city or covered[name]
+            elif name not in others:
+                others.append(name)
+    if "XX市" in text and "XX市" in corpus_cities:
+        city = city or "XX市"
+    if city is None:
+        for county, parent in COUNTIES.items():
+            if county in text and parent in covered:
+                city = covered[parent]
+                break
+    year = None
+    if m := re.search(r"(20\d{2})\s*年", text):
+        year = int(m.group(1))
+    topic = re.sub("|".join([*KNOWN_CITIES, *COUNTIES, "XX"]) + r"|[市县区]", " ", text)
+    return Question(text=text, topic=topic, intent=detect_intent(text), city=city,
+                    other_cities=[] if city else others, year=year, quantity=bool(_QUANTITY.search(text)))

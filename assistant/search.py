@@ -1,0 +1,213 @@
+"""Hybrid clause search: dense (FAISS) + keywords (BM25), fused, boosted by what the question asks.
+
+The score of a hit is a probability: how likely this clause answers the question, from a
+logistic model over three signals (how far the clause's cosine stands above the rest, how
+much of the question's rare words it contains, whether it carries the asked-for fact),
+fitted on the golden set (`assistant calibrate`). Below THRESHOLD the search says the
+documents do not answer.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .keywords import BM25, Tokenizer
+from .models import Clause
+from .passages import clause_context, clause_facts
+from .questions import Question, analyse
+from .store import StoredIndex
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+DEFAULT_CALIBRATION = {"weights": [-6.0, 0.4, 2.0, 2.0, 0.4, 3.0, 3.0], "threshold": 0.2}
+RRF_K = 60
+
+
+POOL = 20  # clauses the fused ranking hands to the calibrated score
+FACT_DEPTH = 1  # how many top clauses may supply the number a 多少/几天 question asks for
+
+
+@dataclass
+class Candidate:
+    """A clause the fused ranking proposes, with the signals the score is computed from."""
+
+    clause: Clause
+    dense: float  # cosine of its best passage
+    z: float
+    coverage: float  # share of the question's keyword weight (IDF) the clause contains
+    own_coverage: float  # the same for the question's own words only (no thesaurus additions)
+    fact: bool  # it carries the kind of fact asked for (time limit, amount, unit)
+    dense_rank: int
+    keyword_rank: int | None
+
+    def features(self) -> list[float]:
+        """One weight each in the calibration (`assistant calibrate`)."""
+        return [self.z, self.coverage, self.own_coverage, float(self.fact), 1 / (1 + self.dense_rank),
+                1 / (1 + self.keyword_rank) if self.keyword_rank is not None else 0.0]
+
+
+@dataclass
+class Hit:
+    clause: Clause
+    document: dict
+    score: float  # calibrated probability that this clause answers, 0–1
+    dense: float  # cosine of its best passage
+    coverage: float  # share of the question's keyword weight it contains
+    below_threshold: bool = False
+
+
+@dataclass
+class SearchResult:
+    query: str
+    question: Question
+    hits: list[Hit]
+    refused: bool
+    reason: str | None = None  # why nothing answers, in words for the user
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def intent(self) -> str:
+        return self.question.intent
+
+
+_FEE_WORDS = ("免费", "减免", "减半", "降为零", "零收费", "补贴", "奖励", "免收", "减收", "不收", "降低", "费")
+
+
+def has_fact(clause: Clause, intent: str, quantity: bool = False) -> bool:
+    """Does the clause state the kind of fact asked for? A 多少/几 question needs a number."""
+    f = clause.fields
+    if intent == "time_limit":
+        return bool(f.time_limits or (f.deadline and f.deadline.date)) if quantity else bool(f.time_limits or f.deadline)
+    if intent == "fee":
+        return bool(f.amounts) or (not quantity and any(w in clause.text for w in _FEE_WORDS))
+    if intent == "unit":
+        return bool(f.lead_units or f.responsible_units or f.leaders)
+    return False
+
+
+class Searcher:
+    def __init__(self, index: StoredIndex, encoder, calibration: dict | None = None):
+        self.index = index
+        self.encoder = encoder
+        self.store = index.clauses
+        self.clauses = self.store.clauses
+        vocabulary = sorted({u for c in self.clauses for u in
+                             (*c.fields.lead_units, *c.fields.responsible_units, *c.fields.leaders)}
+                            | {t for c in self.clauses for t in re.findall(r"“([^”]{2,8})”", c.text)})
+        self.tokenizer = Tokenizer(vocabulary)
+        self.bm25 = BM25([self.tokenizer.tokens(self.keyword_text(c)) for c in self.clauses])
+        self.cities = sorted({d.get("city") for d in self.store.documents.values() if d.get("city")})
+        self.calibration = calibration or load_calibration(index.manifest.get("encoder", ""))
+
+    def keyword_text(self, clause: Clause) -> str:
+        return " ".join((clause_context(clause, None), clause.number, clause.text, clause_facts(clause)))
+
+    # -- the search --
+    def search(self, question: str, k: int = 5, city: str | None = None, source: str | None = None,
+               year: int | None = None) -> SearchResult:
+        q = self.analyse(question)
+        filters = {"city": city or q.city, "source": source, "year": year}
+        refusal = self.out_of_scope(q, city)
+        hits = [self.hit(c) for c in self.candidates(q, filters["city"], source, year)]
+        hits.sort(key=lambda h: -h.score)
+        hits = hits[:k]
+        threshold = self.calibration["threshold"]
+        if refusal is None and hits and hits[0].score >= threshold:
+            refusal = self.missing_fact(q, hits)
+        refused = refusal is not None or not hits or hits[0].score < threshold
+        if refused and refusal is None:
+            refusal = "这些文件中没有找到回答这个问题的条款。"
+        for h in hits:
+            h.below_threshold = refused or h.score < threshold
+        return SearchResult(question, q, hits, refused, refusal if refused else None, filters)
+
+    def analyse(self, question: str) -> Question:
+        return analyse(question, self.cities)
+
+    def out_of_scope(self, q: Question, city_filter: str | None) -> str | None:
+        covered = "、".join(self.cities)
+        if q.other_cities and not q.city and not city_filter:
+            return f"现有文件只涉及{covered}，没有关于{'、'.join(q.other_cities)}的规定。"
+        city = city_filter or q.city
+        years = self.years_of(city)
+        if q.year and years and q.year not in years:
+            where = city or ""
+            return f"现有{where}文件只涉及{'、'.join(str(y) for y in years)}年的安排，没有{q.year}年的规定。"
+        return None
+
+    @staticmethod
+    def missing_fact(q: Question, hits: list[Hit], depth: int = FACT_DEPTH) -> str | None:
+        """A 多少/几天 question whose best clauses state no amount or time limit is not answered
+        by these documents, however close the clauses' topic: say so rather than guess."""
+        if not q.quantity or q.intent not in ("fee", "time_limit"):
+            return None
+        if any(has_fact(h.clause, q.intent, quantity=True) for h in hits[:depth]):
+            return None
+        what = "金额或标准" if q.intent == "fee" else "时限"
+        return f"相关条款没有写明具体的{what}，这些文件无法回答这个问题。"
+
+    def years_of(self, city: str | None) -> list[int]:
+        """Years a city's documents speak of: their own year and the years of their deadlines."""
+        docs = {s for s, d in self.store.documents.items() if city is None or d.get("city") == city}
+        return sorted({d["year"] for s, d in self.store.documents.items() if s in docs and d.get("year")}
+                      | {int(c.fields.deadline.date[:4]) for c in self.clauses
+                         if c.source in docs and c.fields.deadline and c.fields.deadline.date})
+
+    def allowed(self, city: str | None, source: str | None, year: int | None) -> list[int]:
+        out = []
+        for i, c in enumerate(self.clauses):
+            doc = self.store.document(c.source)
+            if (city and doc.get("city") != city) or (source and c.source != source) \
+                    or (year and doc.get("year") != year):
+                continue
+            out.append(i)
+        return out
+
+    def candidates(self, q: Question, city: str | None = None, source: str | None = None, year: int | None = None,
+                   limit: int = POOL) -> list[Candidate]:
+        """The `limit` best clauses by reciprocal-rank fusion of dense and BM25, with their signals."""
+        allowed = self.allowed(city, source, year)
+        if not allowed:
+            return []
+        dense_all = self.index.vectors.clause_scores(self.encoder.embed_query(q.text))
+        own, terms = self.tokenizer.query_terms(q.topic)
+        bm = self.bm25.scores(terms)
+        dense = {i: dense_all.get(self.clauses[i].id, -1.0) for i in allowed}
+        dense_rank = {i: r for r, i in enumerate(sorted(allowed, key=lambda i: -dense[i]))}
+        bm_rank = {i: r for r, i in enumerate(sorted((i for i in allowed if bm.get(i, 0) > 0), key=lambda i: -bm[i]))}
+        values = np.array(list(dense.values()))
+        mean, std = float(values.mean()), float(values.std() or 1.0)
+        fused = {i: 1 / (RRF_K + dense_rank[i]) + (1 / (RRF_K + bm_rank[i]) if i in bm_rank else 0.0) for i in allowed}
+        order = sorted(allowed, key=lambda i: -fused[i])[:limit]
+        return [
+            Candidate(
+                clause=self.clauses[i],
+                dense=dense[i],
+                z=(dense[i] - mean) / std,  # how far it stands above this question's typical clause
+                coverage=self.bm25.coverage(terms, i),
+                own_coverage=self.bm25.coverage(own, i),
+                fact=q.intent != "other" and has_fact(self.clauses[i], q.intent, q.quantity),
+                dense_rank=dense_rank[i],
+                keyword_rank=bm_rank.get(i),
+            )
+            for i in order
+        ]
+
+    def hit(self, c: Candidate) -> Hit:
+        w = self.calibration["weights"]
+        logit = w[0] + sum(wi * xi for wi, xi in zip(w[1:], c.features()))
+        score = 1 / (1 + math.exp(-logit))
+        return Hit(c.clause, self.store.document(c.clause.source), round(score, 4), round(c.dense, 4),
+                   round(c.coverage, 4))
+
+
+def load_calibration(encoder_name: str) -> dict:
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return dict(DEFAULT_CALIBRATION)
+    return data.get(encoder_name) or data.get("default") or dict(DEFAULT_CALIBRATION)
