@@ -7,14 +7,17 @@ import sys
 
 from pathlib import Path
 
+from .answer import Composer
 from .config import Settings
 from .documents import CorpusError, load_corpus
 from .encoders import CachedEncoder, EncoderError
 from .evaluation import GOLDEN_FILE, NaiveBaseline, calibrate, cross_validate, evaluate, load_golden
 from .indexing import build_index, open_searcher
+from .llm import LLMAnswerer
 from .schemas import search_response
 from .search import CALIBRATION_FILE
 from .store import IndexProblem
+from .web import answer_response
 
 
 class UsageError(Exception):
@@ -66,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cv", action="store_true", help="also report 5-fold cross-validated figures")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("ask", help="answer a question in one sentence, with its cited clauses")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5, help="how many clauses to consider (1-20)")
+    p.add_argument("--city", help="only documents of this city")
+    p.add_argument("--json", action="store_true", help="print the same JSON as POST /api/ask")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the chat page and the JSON API (builds the index first if needed)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("calibrate", help="fit the relevance score on the golden set (writes assistant/calibration.json)")
     p.add_argument("--golden", default=str(GOLDEN_FILE))
@@ -143,7 +158,7 @@ def cmd_search(args, settings: Settings) -> int:
 def cmd_eval(args, settings: Settings) -> int:
     searcher = searcher_for(settings)
     golden = load_golden(Path(args.golden))
-    report = evaluate(searcher, golden, settings.corpus_dir)
+    report = evaluate(searcher, golden, settings.corpus_dir, answer=Composer(searcher).answer)
     if not args.no_baseline:
         baseline = NaiveBaseline(settings.corpus_dir, CachedEncoder(searcher.encoder.encoder,
                                                                      settings.index_dir / "cache" / "baseline"))
@@ -182,6 +197,58 @@ def format_report(report: dict) -> str:
     if "answer_fact_accuracy" in report:
         lines.append(f"answer-fact accuracy:                   {report['answer_fact_accuracy']:.3f}")
     return "\n".join(lines)
+
+
+def llm_for(settings: Settings) -> LLMAnswerer | None:
+    if settings.llm_base_url and settings.llm_model:
+        return LLMAnswerer(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
+    return None
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    if not args.question.strip():
+        raise UsageError("the question is empty")
+    if not 1 <= args.k <= 20:
+        raise UsageError("--k must be between 1 and 20")
+    searcher = searcher_for(settings)
+    if args.city and args.city not in searcher.cities:
+        raise UsageError(f"--city {args.city!r} is not covered; the documents cover {', '.join(searcher.cities)}")
+    answer = Composer(searcher).answer(args.question, k=args.k, city=args.city)
+    llm = llm_for(settings)
+    if llm is not None and not answer.refused:
+        answer = llm.rephrase(answer)
+    response = answer_response(answer)
+    if args.json:
+        print(response.model_dump_json())
+        return 0
+    print(response.answer)
+    if response.note:
+        print(f"（{response.note}）")
+    for n, c in enumerate(response.citations, 1):
+        f = c.fields
+        units = "、".join(f.lead_units or f.responsible_units)
+        print(f"[{n}] 《{c.title}》 {c.number or c.id} ({c.city or ''}, score {c.score:.2f})")
+        print(f"    {c.text[:200]}")
+        if units or f.deadline:
+            print(f"    单位：{units or '—'}  时限：{f.deadline.text if f.deadline else '—'}")
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    import uvicorn
+
+    from .web import create_app
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError("--port must be between 1 and 65535")
+    try:
+        searcher = open_searcher(settings, build_if_needed=True)
+    except (IndexProblem, EncoderError) as error:
+        raise UsageError(str(error)) from None
+    print(f"政策问答 serving {len(searcher.clauses)} clauses on http://{args.host}:{args.port}/ (API docs: /docs)",
+          file=sys.stderr)
+    uvicorn.run(create_app(searcher, llm_for(settings)), host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 def cmd_calibrate(args, settings: Settings) -> int:

@@ -108,7 +108,7 @@ def evaluate(searcher: Searcher, golden: list[GoldenQuestion], corpus_dir: Path,
         if answer is not None:
             reply = answer(q.question)
             ok = bool(q.fact) and q.fact.replace(" ", "") in reply.answer.replace(" ", "")
-            cited = want & {c.id for c in reply.citations}
+            cited = want & {c.clause.id for c in reply.citations}
             facts.append(ok and bool(cited))
             row["fact_ok"], row["answer"] = ok, reply.answer
         rows.append(row)

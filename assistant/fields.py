@@ -28,13 +28,27 @@ def split_units(text: str) -> list[str]:
     """「市税务局、市财政局，各县(区)人民政府」 → one entry per unit, spelled as written.
 
     Qualifiers stay with their unit (「市人社局等市直相关部门(单位)」), since dropping
-    「等」 would claim a complete list the document does not give.
+    「等」 would claim a complete list the document does not give; a separator inside
+    brackets (「各县（市、区）」) or after a bare level (「市、县(区)相关部门」) does not split.
     """
     text = squeeze(text).strip("。.； ")
-    units = []
-    for part in _UNIT_SEPARATORS.split(text):
+    parts, depth, start = [], 0, 0
+    for m in re.finditer(r"[（(]|[）)]|" + _UNIT_SEPARATORS.pattern, text):
+        token = m.group(0)
+        if token in "（(":
+            depth += 1
+        elif token in "）)":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            parts.append(text[start:m.start()])
+            start = m.end()
+    parts.append(text[start:])
+    units: list[str] = []
+    for part in parts:
         part = part.strip(" 。.")
-        if part and part not in ("无", "等"):
+        if units and units[-1] in ("市", "省", "县", "区", "市级"):
+            units[-1] += "、" + part  # 「市、县(区)相关部门」 is one group of units
+        elif part and part not in ("无", "等"):
             units.append(part)
     return units
 
@@ -93,7 +107,7 @@ TIME_LIMIT = re.compile(
     rf"(?<![\d.月年])(?:{_NUM}(?:个)?(?:{_TIME_UNIT})?\s*(?:至|到|-|－|~|～)\s*)?{_NUM}\s*{_TIME_UNIT}(?:以内|之内|内)?"
 )
 AMOUNT = re.compile(
-    rf"{_NUM}\s*(?:%|％|‰|万元|亿元|千元|元|[万亿](?![人户家个台件次项名所]))(?:/(?:张|人|户|年|月|次|平方米|吨|件))*"
+    rf"{_NUM}\s*[%％]\s*(?:-|－|—|~|～|至|到)\s*{_NUM}\s*[%％]|{_NUM}\s*(?:%|％|‰|万元|亿元|千元|元|[万亿](?![人户家个台件次项名所]))(?:/(?:张|人|户|年|月|次|平方米|吨|件))*"
     rf"|(?:{_NUM}\s*(?:万|亿)?元?\s*(?:至|到|-)\s*)?{_NUM}\s*(?:万元|亿元)"
 )
 

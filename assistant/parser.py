@@ -119,7 +119,7 @@ class _Row:
         self.lines.append(line)
         self.loose = False
         filled = [k for k, c in enumerate(cells) if c]
-        if filled and filled[0] < self.text_col and _unclosed(self.level1):
+        if filled and filled[0] < self.text_col and (_unclosed(self.level1) or "牵头领导" in cells[filled[0]]):
             self.level1 += cells[filled.pop(0)]  # the tail of a 一级指标 cut by the page break
         aligned = all(self.text_col <= k < len(self.cells) for k in filled)
         for n, k in enumerate(filled):
@@ -183,6 +183,13 @@ class DocumentParser:
         for line in lines:
             text = line.text
             if not text:
+                if line.raw.strip():
+                    self.skipped.append((line.start, line.end))  # markup only: 「**」, 「<p></p>」
+                continue
+            if text.startswith("附件") and len(text) < 60:
+                # 「附件：…清单」 / 「附件」: the annex begins; it is no part of the last clause.
+                self.headings.append(Heading(text, (line.start, line.end)))
+                current, stack = None, []
                 continue
             if _RULE.match(line.raw):
                 self.skipped.append((line.start, line.end))

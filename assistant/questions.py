@@ -79,3 +79,35 @@ def analyse(question: str, corpus_cities: list[str]) -> Question:
     topic = re.sub("|".join([*KNOWN_CITIES, *COUNTIES, "XX"]) + r"|[市县区]", " ", text)
     return Question(text=text, topic=topic, intent=detect_intent(text), city=city,
                     other_cities=[] if city else others, year=year, quantity=bool(_QUANTITY.search(text)))
+
+
+_FILLER = set("那 那么 还有 另外 这个 这项 它 那个 呢 吗 啊 呀 怎么 怎样 如何 是 要 的 呢？ 吗？ 多少 几 哪个 哪些 什么".split())
+
+
+def follow_up(question: str, history: list[str], corpus_cities: list[str]) -> str:
+    """Read 「那费用呢？」 / 「谁负责？」 / 「绵阳呢？」 in the context of the previous question.
+
+    A question with no subject of its own (only question words, a topic word such as 费用,
+    or another city) borrows the previous question's subject; one that names no city keeps
+    the previous city.
+    """
+    if not history:
+        return question
+    import jieba
+
+    current = analyse(question, corpus_cities)
+    previous = analyse(history[-1], corpus_cities)
+    asks = {w for words in INTENT_WORDS.values() for w in words} | _FILLER
+    subject = [t for t in jieba.cut(current.topic) if t.strip() and t not in asks and not re.fullmatch(r"\W+", t)]
+    if sum(len(t) for t in subject) <= 2:
+        base = previous.text
+        if previous.intent != "other" and current.intent != "other":
+            # Keep the earlier subject, drop what it asked: 「资阳开公司要几天」 + 「费用呢」.
+            base = re.sub("|".join(sorted(INTENT_WORDS[previous.intent], key=len, reverse=True)), "", base)
+        new_city = current.city or (current.other_cities[0] if current.other_cities else None)
+        if new_city and previous.city and new_city != previous.city:
+            base = base.replace(previous.city.removesuffix("市"), new_city.removesuffix("市"))
+        return f"{base.rstrip('？?。 ')} {question}"
+    if previous.city and not current.city and not current.other_cities:
+        return f"{previous.city} {question}"
+    return question

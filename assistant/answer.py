@@ -1,0 +1,167 @@
+"""Search results → one plain answer sentence with its citations.
+
+The extractive composer needs no language model: it picks the sentence of the best clause
+that states what was asked (a time limit, an amount, a unit) and fills a template from
+prompts/. An optional OpenAI-compatible model may phrase the answer instead (llm.py), but
+its answer is only used when every number, date and unit it states is in a cited clause.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .fields import AMOUNT, TIME_LIMIT
+from .models import Clause
+from .questions import Question, follow_up
+from .search import Hit, Searcher, SearchResult
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+_SENTENCE = re.compile(r"[^。；;！？\n]+[。；;！？]?")
+
+
+@dataclass
+class Citation:
+    clause: Clause
+    document: dict
+    score: float
+    highlights: list[tuple[int, int]]  # [start, end) ranges of the answering words in clause.text
+
+
+@dataclass
+class Answer:
+    question: str  # as asked
+    resolved_question: str  # with the context a follow-up borrowed from the conversation
+    answer: str
+    refused: bool
+    intent: str
+    confidence: float
+    citations: list[Citation]
+    mode: str = "extractive"  # extractive | llm
+    note: str | None = None  # e.g. why a language-model answer was not used
+    search: SearchResult | None = field(default=None, repr=False)
+
+
+def templates(directory: Path = PROMPTS_DIR) -> Environment:
+    return Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined,
+                       keep_trailing_newline=False, autoescape=False)
+
+
+def location(clause: Clause) -> str:
+    """「附件第70项」, 「第16项」, 「（十七）」: how a person cites the clause."""
+    if clause.kind in ("measure", "task"):
+        return f"附件第{clause.number}项"
+    if clause.number.isdigit():
+        return f"第{clause.number}项"
+    if clause.number in ("", "注"):
+        return "正文" if clause.kind == "preamble" else "附注"
+    return f"{clause.number}" if clause.number.startswith(("（", "(")) else f"第{clause.number}部分"
+
+
+class Composer:
+    """Extractive answers from the clauses a search found."""
+
+    def __init__(self, searcher: Searcher, prompts: Path = PROMPTS_DIR):
+        self.searcher = searcher
+        self.env = templates(prompts)
+
+    def answer(self, question: str, k: int = 5, city: str | None = None, source: str | None = None,
+               history: list[str] | None = None) -> Answer:
+        resolved = follow_up(question, history or [], self.searcher.cities)
+        result = self.searcher.search(resolved, k=k, city=city, source=source)
+        q = result.question
+        if result.refused:
+            return Answer(question, resolved, self.refusal(result.reason or ""), True, q.intent, 0.0, [],
+                          search=result)
+        chosen = self.answering_hits(result)
+        citations, parts = [], []
+        for hit in chosen:
+            sentence, highlights = self.fact_sentence(hit.clause, q)
+            citations.append(Citation(hit.clause, hit.document, hit.score, highlights))
+            parts.append(self.render_one(hit, sentence, q))
+        text = parts[0] if len(parts) == 1 else self.env.get_template("multi.j2").render(parts=parts).strip()
+        # The other strong hits are cited too, after the answering ones, for the reader to check.
+        for hit in result.hits:
+            if not hit.below_threshold and all(c.clause.id != hit.clause.id for c in citations):
+                _, highlights = self.fact_sentence(hit.clause, q)
+                citations.append(Citation(hit.clause, hit.document, hit.score, highlights))
+        return Answer(question, resolved, text, False, q.intent, chosen[0].score, citations, search=result)
+
+    def answering_hits(self, result: SearchResult) -> list[Hit]:
+        """The best hit, plus the best of each other city or year when the question named none."""
+        top = result.hits[0]
+        chosen = [top]
+        if result.filters.get("city") or result.filters.get("source"):
+            return chosen
+        seen = {(top.document.get("city"), top.document.get("year"))}
+        for hit in result.hits[1:]:
+            key = (hit.document.get("city"), hit.document.get("year"))
+            if key not in seen and not hit.below_threshold and hit.score >= 0.6 * top.score \
+                    and (result.question.intent == "other" or has_answer(hit.clause, result.question)):
+                chosen.append(hit)
+                seen.add(key)
+        return chosen[:3]
+
+    def fact_sentence(self, clause: Clause, q: Question) -> tuple[str, list[tuple[int, int]]]:
+        """The sentence of the clause that answers, and the ranges to highlight in clause.text."""
+        _, terms = self.searcher.tokenizer.query_terms(q.topic)
+        best, best_score = None, -1.0
+        for m in _SENTENCE.finditer(clause.text):
+            sentence = m.group(0)
+            score = sum(len(t) for t in terms if t in sentence)
+            if q.intent == "time_limit":
+                score += 8 if TIME_LIMIT.search(sentence) else 3 if re.search(r"\d+月", sentence) else 0
+            elif q.intent == "fee":
+                score += 8 if AMOUNT.search(sentence) else 3 if re.search("免费|减免|减半|补贴|奖励|费", sentence) else 0
+            if score > best_score:
+                best, best_score = m, score
+        if best is None:
+            return clause.text, []
+        sentence = best.group(0).strip()
+        start = best.start() + (len(best.group(0)) - len(best.group(0).lstrip()))
+        highlights = []
+        pattern = {"time_limit": TIME_LIMIT, "fee": AMOUNT}.get(q.intent)
+        if pattern is not None:
+            highlights = [(start + m.start(), start + m.end()) for m in pattern.finditer(sentence)]
+        if q.intent == "unit":
+            units = clause.fields.lead_units + clause.fields.responsible_units
+            highlights = [(m.start(), m.end()) for u in units for m in re.finditer(re.escape(u), clause.text)]
+        if not highlights:
+            highlights = [(start, start + len(sentence))]
+        return sentence.rstrip("。；;"), sorted(set(highlights))
+
+    def render_one(self, hit: Hit, sentence: str, q: Question) -> str:
+        clause, doc = hit.clause, hit.document
+        f = clause.fields
+        source = f"《{doc.get('title') or clause.source}》{location(clause)}"
+        lead = "、".join(f.lead_units)
+        units = lead or "、".join(_shorten(f.responsible_units))
+        return self.env.get_template("answer.j2").render(
+            source=source,
+            fact=_strip_label(sentence),
+            units=units,
+            units_label="牵头单位" if lead else "责任单位",
+            leaders="、".join(f.leaders) if q.intent == "unit" else "",
+            deadline=f.deadline.text if f.deadline else "",
+        ).strip()
+
+    def refusal(self, reason: str) -> str:
+        docs = sorted(self.searcher.store.documents.values(), key=lambda d: (d.get("city") or "", d.get("year") or 0))
+        coverage = [f"{d.get('city') or ''}{d.get('year') or ''}年《{d.get('title')}》" for d in docs]
+        return self.env.get_template("refusal.j2").render(reason=reason, coverage=coverage).strip()
+
+
+def has_answer(clause: Clause, q: Question) -> bool:
+    from .search import has_fact
+
+    return has_fact(clause, q.intent, q.quantity)
+
+
+def _shorten(units: list[str], most: int = 3) -> list[str]:
+    return units if len(units) <= most else [*units[:most - 1], units[most - 1] + "等"]
+
+
+def _strip_label(sentence: str) -> str:
+    return re.sub(r"^[一二三四五六七八九十]+、|^[（(][一二三四五六七八九十]+[)）]|^\d+[.．、]", "", sentence)

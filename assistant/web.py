@@ -1,0 +1,184 @@
+"""The HTTP shell: JSON API and the chat page. No logic here beyond translating HTTP to the library.
+
+Endpoints: POST /api/ask, GET /api/search, GET /api/clauses/{id}, GET /api/documents,
+GET /healthz, and the page at /. OpenAPI docs at /docs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from .answer import Answer, Composer
+from .llm import LLMAnswerer
+from .schemas import ClauseOut, FieldsOut, SearchResponse, clause_out, search_response
+from .search import Searcher
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+MAX_QUESTION = 500
+
+
+class Turn(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION)
+    answer: str | None = Field(None, max_length=5000)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION, examples=["在资阳开个公司要几天？"])
+    k: int = Field(5, ge=1, le=20, description="how many clauses to consider and cite")
+    city: str | None = Field(None, description="only documents of this city (see /api/documents)", examples=["资阳"])
+    source: str | None = Field(None, description="only this document (file name)")
+    history: list[Turn] = Field([], max_length=20, description="earlier turns, oldest first, for follow-ups")
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"question": "在资阳开个公司要几天？"},
+        {"question": "那费用呢？", "history": [{"question": "在资阳开个公司要几天？"}]},
+        {"question": "资阳 抵押登记 时限", "k": 3, "city": "资阳"},
+    ]}}
+
+
+class Citation(ClauseOut):
+    score: float
+    highlights: list[list[int]] = Field(description="[start, end) ranges of the answering words in text")
+
+
+class AskResponse(BaseModel):
+    question: str
+    resolved_question: str = Field(description="the question as searched, with context from history")
+    answer: str = Field(description="one plain sentence that answers, naming its source")
+    refused: bool = Field(description="true when the documents do not answer the question")
+    intent: str
+    confidence: float = Field(description="calibrated probability that the cited clause answers (0–1)")
+    mode: str = Field(description="extractive, or llm when a language model phrased the answer")
+    note: str | None = None
+    citations: list[Citation]
+
+
+class DocumentInfo(BaseModel):
+    source: str
+    title: str
+    city: str | None
+    issuer: str | None
+    doc_number: str | None
+    date: str | None
+    year: int | None
+    clause_count: int
+
+
+class Health(BaseModel):
+    status: str
+    index_loaded: bool
+    encoder: str | None
+    built_at: str | None
+    clauses: int
+
+
+# --- dependencies ---------------------------------------------------------------------------
+
+def get_searcher(request: Request) -> Searcher:
+    return request.app.state.searcher
+
+
+def get_composer(request: Request) -> Composer:
+    return request.app.state.composer
+
+
+def get_llm(request: Request) -> LLMAnswerer | None:
+    return request.app.state.llm
+
+
+def check_filters(searcher: Searcher, city: str | None, source: str | None) -> None:
+    """Unknown filters are the caller's mistake: 400 naming the field, not an empty answer."""
+    if city is not None and city not in searcher.cities:
+        raise HTTPException(400, detail={"field": "city", "problem": f"unknown city {city!r}",
+                                         "known": searcher.cities})
+    if source is not None and source not in searcher.store.documents:
+        raise HTTPException(400, detail={"field": "source", "problem": f"unknown document {source!r}",
+                                         "known": sorted(searcher.store.documents)})
+
+
+def answer_response(answer: Answer) -> AskResponse:
+    return AskResponse(
+        question=answer.question,
+        resolved_question=answer.resolved_question,
+        answer=answer.answer,
+        refused=answer.refused,
+        intent=answer.intent,
+        confidence=answer.confidence,
+        mode=answer.mode,
+        note=answer.note,
+        citations=[Citation(**clause_out(c.clause, c.document), score=c.score,
+                            highlights=[list(h) for h in c.highlights]) for c in answer.citations],
+    )
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+def create_app(searcher: Searcher, llm: LLMAnswerer | None = None) -> FastAPI:
+    app = FastAPI(title="政策问答 Policy Q&A", version="0.1.0",
+                  description="Answers questions about local-government policy documents with the clauses "
+                              "that answer them. Every answer cites its clauses; when the documents do not "
+                              "answer, `refused` is true and nothing is cited.")
+    app.state.searcher = searcher
+    app.state.composer = Composer(searcher)
+    app.state.llm = llm
+    pages = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request, s: Annotated[Searcher, Depends(get_searcher)]):
+        return pages.TemplateResponse(request, "index.html", {"cities": s.cities,
+                                                              "documents": list(s.store.documents.values())})
+
+    @app.post("/api/ask", response_model=AskResponse, summary="Answer a question with cited clauses")
+    def ask(body: AskRequest, s: Annotated[Searcher, Depends(get_searcher)],
+            composer: Annotated[Composer, Depends(get_composer)],
+            llm: Annotated[LLMAnswerer | None, Depends(get_llm)]) -> AskResponse:
+        check_filters(s, body.city, body.source)
+        question = body.question.strip()
+        if not question:
+            raise HTTPException(422, detail={"field": "question", "problem": "the question is empty"})
+        history = [t.question for t in body.history if t.question.strip()]
+        answer = composer.answer(question, k=body.k, city=body.city, source=body.source, history=history)
+        if llm is not None and not answer.refused:
+            answer = llm.rephrase(answer)
+        return answer_response(answer)
+
+    @app.get("/api/search", response_model=SearchResponse, summary="Rank the clauses for a question")
+    def search(s: Annotated[Searcher, Depends(get_searcher)],
+               q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, examples=["资阳 抵押登记 时限"])],
+               k: Annotated[int, Query(ge=1, le=50)] = 5,
+               city: Annotated[str | None, Query(examples=["资阳"])] = None,
+               source: str | None = None) -> SearchResponse:
+        check_filters(s, city, source)
+        if not q.strip():
+            raise HTTPException(422, detail={"field": "q", "problem": "the question is empty"})
+        return search_response(s.search(q, k=k, city=city, source=source))
+
+    @app.get("/api/clauses/{clause_id}", response_model=ClauseOut, summary="One clause with its fields",
+             responses={404: {"description": "no clause with this id"}})
+    def clause(clause_id: str, s: Annotated[Searcher, Depends(get_searcher)]) -> ClauseOut:
+        found = s.store.get(clause_id)
+        if found is None:
+            raise HTTPException(404, detail={"field": "clause_id", "problem": f"no clause {clause_id!r}"})
+        return ClauseOut(**clause_out(found, s.store.document(found.source)))
+
+    @app.get("/api/documents", response_model=list[DocumentInfo], summary="The documents, their cities and dates")
+    def documents(s: Annotated[Searcher, Depends(get_searcher)]) -> list[DocumentInfo]:
+        return [DocumentInfo(**{k: d.get(k) for k in DocumentInfo.model_fields}) for d in s.store.documents.values()]
+
+    @app.get("/healthz", response_model=Health, summary="Is the index loaded, and which encoder built it")
+    def health(s: Annotated[Searcher, Depends(get_searcher)]) -> Health:
+        m = s.index.manifest
+        return Health(status="ok", index_loaded=True, encoder=m.get("encoder"), built_at=m.get("built_at"),
+                      clauses=len(s.clauses))
+
+    return app
+
+
+__all__ = ["create_app", "AskRequest", "AskResponse", "FieldsOut"]
