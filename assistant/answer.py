@@ -16,10 +16,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .fields import AMOUNT, TIME_LIMIT
 from .models import Clause
 from .questions import Question, follow_up
-from .search import Hit, Searcher, SearchResult
+from .search import WHEN, Hit, Searcher, SearchResult, has_fact
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 _SENTENCE = re.compile(r"[^。；;！？\n]+[。；;！？]?")
+FEE_WORDS = "免费|减免|减半|减收|免收|零收费|降为零|补贴|奖励|费"
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Citation:
     document: dict
     score: float
     highlights: list[tuple[int, int]]  # [start, end) ranges of the answering words in clause.text
+    answering: bool = True  # the answer sentence comes from it (else: cited for checking)
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Composer:
         for hit in result.hits:
             if not hit.below_threshold and all(c.clause.id != hit.clause.id for c in citations):
                 _, highlights = self.fact_sentence(hit.clause, q)
-                citations.append(Citation(hit.clause, hit.document, hit.score, highlights))
+                citations.append(Citation(hit.clause, hit.document, hit.score, highlights, answering=False))
         return Answer(question, resolved, text, False, q.intent, chosen[0].score, citations, search=result)
 
     def answering_hits(self, result: SearchResult) -> list[Hit]:
@@ -106,15 +108,18 @@ class Composer:
 
     def fact_sentence(self, clause: Clause, q: Question) -> tuple[str, list[tuple[int, int]]]:
         """The sentence of the clause that answers, and the ranges to highlight in clause.text."""
-        _, terms = self.searcher.tokenizer.query_terms(q.topic)
+        own, terms = self.searcher.tokenizer.query_terms(q.topic)
+        idf = self.searcher.bm25.idf
+        sentences = list(_SENTENCE.finditer(clause.text))
+        if len(sentences) > 1 and len(sentences[0].group(0)) <= 20:
+            sentences = sentences[1:]  # a prose clause's heading sentence states no fact
+        # Rare words of the question weigh most, its own words more than their synonyms ...
+        overlap = [sum(idf.get(t, 1.0) * (2 if t in own else 1) for t in terms if t in m.group(0)) for m in sentences]
+        top = max(overlap, default=0.0)
         best, best_score = None, -1.0
-        for m in _SENTENCE.finditer(clause.text):
-            sentence = m.group(0)
-            score = sum(len(t) for t in terms if t in sentence)
-            if q.intent == "time_limit":
-                score += 8 if TIME_LIMIT.search(sentence) else 3 if re.search(r"\d+月", sentence) else 0
-            elif q.intent == "fee":
-                score += 8 if AMOUNT.search(sentence) else 3 if re.search("免费|减免|减半|补贴|奖励|费", sentence) else 0
+        for m, words in zip(sentences, overlap):
+            # ... and a sentence stating the kind of fact asked for wins unless it is off topic.
+            score = words + fact_strength(m.group(0), q.intent) * (0.3 * top + 1)
             if score > best_score:
                 best, best_score = m, score
         if best is None:
@@ -153,9 +158,17 @@ class Composer:
         return self.env.get_template("refusal.j2").render(reason=reason, coverage=coverage).strip()
 
 
-def has_answer(clause: Clause, q: Question) -> bool:
-    from .search import has_fact
+def fact_strength(sentence: str, intent: str) -> int:
+    """2 when the sentence states the asked-for number (a time limit, an amount), 1 when it
+    only speaks of it (a date, 免费/减免), 0 otherwise."""
+    if intent == "time_limit":
+        return 2 if TIME_LIMIT.search(sentence) else 1 if WHEN.search(sentence) else 0
+    if intent == "fee":
+        return 2 if AMOUNT.search(sentence) else 1 if re.search(FEE_WORDS, sentence) else 0
+    return 0
 
+
+def has_answer(clause: Clause, q: Question) -> bool:
     return has_fact(clause, q.intent, q.quantity)
 
 

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `assistant clauses | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +123,14 @@ def searcher_for(settings: Settings):
         raise UsageError(str(error)) from None
 
 
+def check_filters(searcher, city: str | None, source: str | None) -> None:
+    if city and city not in searcher.cities:
+        raise UsageError(f"--city {city!r} is not covered; the documents cover {', '.join(searcher.cities)}")
+    if source and source not in searcher.store.documents:
+        raise UsageError(f"--source {source!r} is not a document in the index "
+                         f"(known: {', '.join(sorted(searcher.store.documents))})")
+
+
 def cmd_build(args, settings: Settings) -> int:
     try:
         report = build_index(settings)
@@ -139,8 +150,7 @@ def cmd_search(args, settings: Settings) -> int:
     if not 1 <= args.k <= 50:
         raise UsageError("--k must be between 1 and 50")
     searcher = searcher_for(settings)
-    if args.city and args.city not in searcher.cities:
-        raise UsageError(f"--city {args.city!r} is not covered; the documents cover {', '.join(searcher.cities)}")
+    check_filters(searcher, args.city, args.source)
     result = searcher.search(args.question, k=args.k, city=args.city, source=args.source)
     response = search_response(result)
     if args.json:
@@ -157,7 +167,7 @@ def cmd_search(args, settings: Settings) -> int:
 
 def cmd_eval(args, settings: Settings) -> int:
     searcher = searcher_for(settings)
-    golden = load_golden(Path(args.golden))
+    golden = golden_from(args.golden)
     report = evaluate(searcher, golden, settings.corpus_dir, answer=Composer(searcher).answer)
     if not args.no_baseline:
         baseline = NaiveBaseline(settings.corpus_dir, CachedEncoder(searcher.encoder.encoder,
@@ -171,6 +181,15 @@ def cmd_eval(args, settings: Settings) -> int:
         return 0
     print(format_report(report))
     return 0
+
+
+def golden_from(path: str):
+    try:
+        return load_golden(Path(path))
+    except FileNotFoundError:
+        raise UsageError(f"no golden question file at {path}") from None
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"{path} is not a golden question file (JSON lines): {error}") from None
 
 
 def format_report(report: dict) -> str:
@@ -211,8 +230,7 @@ def cmd_ask(args, settings: Settings) -> int:
     if not 1 <= args.k <= 20:
         raise UsageError("--k must be between 1 and 20")
     searcher = searcher_for(settings)
-    if args.city and args.city not in searcher.cities:
-        raise UsageError(f"--city {args.city!r} is not covered; the documents cover {', '.join(searcher.cities)}")
+    check_filters(searcher, args.city, None)
     answer = Composer(searcher).answer(args.question, k=args.k, city=args.city)
     llm = llm_for(settings)
     if llm is not None and not answer.refused:
@@ -253,7 +271,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_calibrate(args, settings: Settings) -> int:
     searcher = searcher_for(settings)
-    fitted = calibrate(searcher, load_golden(Path(args.golden)), settings.corpus_dir)
+    fitted = calibrate(searcher, golden_from(args.golden), settings.corpus_dir)
     data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
     data[searcher.index.manifest["encoder"]] = fitted
     CALIBRATION_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

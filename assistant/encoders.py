@@ -75,7 +75,9 @@ class SentenceTransformerEncoder:
             else:
                 query_prefix = ""
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension  # renamed in sentence-transformers 5
+        self.dim = int(dimension())
         self.name = f"st:{model}"
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:

@@ -59,7 +59,10 @@ class LLMAnswerer:
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             data = json.loads(response.read().decode("utf-8"))
-        return data["choices"][0]["message"]["content"]
+        content = data["choices"][0]["message"]["content"]
+        if not isinstance(content, str) or not content.strip():
+            raise ValueError("the model returned no text")  # refusals and tool calls send null
+        return content
 
 
 def ungrounded(text: str, sources: list[str]) -> str | None:
@@ -70,7 +73,8 @@ def ungrounded(text: str, sources: list[str]) -> str | None:
     evidence = squeeze(" ".join(sources[n - 1] for n in cited))
     claims = squeeze(_CITE.sub("", text))
     for number in _NUMBER.findall(claims):
-        if number not in evidence:
+        # The same number, not a part of another (「1」 is not grounded by 「2021」).
+        if not re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", evidence):
             return f"the number {number} is not in the cited clauses"
     for unit in _UNIT_NAME.findall(claims):
         if unit not in evidence:

@@ -48,9 +48,20 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# Words that say what kind of answer is wanted; they outweigh topic words, so that
+# 「奖励资金多久到账」 asks for a time and 「费用归谁管」 for a unit.
+ASKING_WORDS = {
+    "time_limit": "多久 几天 多少天 几个工作日 多长时间 什么时候 何时 啥时候 几号 哪天 截止 期限 时限 多少个工作日 几个月 多少小时 几个小时 几小时 一次".split(),
+    "unit": "谁 哪个部门 哪个单位 什么部门 哪些部门 哪家 找谁 归谁 谁管 牵头单位 责任单位 牵头领导 责任领导 哪里办".split(),
+    "fee": "多少钱 收多少 交多少 补多少 几个点 费率 税率 收费标准 花钱 要钱 免费吗 贴息".split(),
+}
+
+
 def detect_intent(text: str) -> str:
     scores = {name: sum(len(w) for w in words if w in text) for name, words in INTENT_WORDS.items()}
-    # 「谁负责…费用」 asks for a unit; 「…几天」 beats a passing 「费」.
+    for name, words in ASKING_WORDS.items():
+        scores[name] += 3 * sum(len(w) for w in words if w in text)
+    # On a tie, 「谁负责…费用」 asks for a unit; 「…几天」 beats a passing 「费」.
     best = max(scores, key=lambda k: (scores[k], k == "unit", k == "time_limit"))
     return best if scores[best] else "other"
 

@@ -74,6 +74,8 @@ class SearchResult:
         return self.question.intent
 
 
+# Dates and frequencies in the text answer 「什么时候」/「多久一次」 as well as a time limit does.
+WHEN = re.compile(r"\d{4}\s*年\s*(?:\d{1,2}\s*月|底|末)|\d{1,2}\s*月\s*(?:底|末|\d{1,2}\s*日)|每(?:季度|月|年|周|半年|天)")
 _FEE_WORDS = ("免费", "减免", "减半", "降为零", "零收费", "补贴", "奖励", "免收", "减收", "不收", "降低", "费")
 
 
@@ -81,7 +83,9 @@ def has_fact(clause: Clause, intent: str, quantity: bool = False) -> bool:
     """Does the clause state the kind of fact asked for? A 多少/几 question needs a number."""
     f = clause.fields
     if intent == "time_limit":
-        return bool(f.time_limits or (f.deadline and f.deadline.date)) if quantity else bool(f.time_limits or f.deadline)
+        if f.time_limits or (f.deadline and f.deadline.date) or WHEN.search(clause.text):
+            return True
+        return not quantity and bool(f.deadline)
     if intent == "fee":
         return bool(f.amounts) or (not quantity and any(w in clause.text for w in _FEE_WORDS))
     if intent == "unit":
@@ -132,6 +136,9 @@ class Searcher:
         covered = "、".join(self.cities)
         if q.other_cities and not q.city and not city_filter:
             return f"现有文件只涉及{covered}，没有关于{'、'.join(q.other_cities)}的规定。"
+        _, terms = self.tokenizer.query_terms(q.topic)
+        if not any(t in self.bm25.idf for t in terms):  # neither its words nor their synonyms occur
+            return "问题中没有这些文件涉及的词语，无法据此回答。"
         city = city_filter or q.city
         years = self.years_of(city)
         if q.year and years and q.year not in years:

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def write_index(index_dir: Path, manifest: dict, documents: list[dict], clauses:
                 passages: list[dict], vectors: np.ndarray) -> Path:
     """Write a complete build beside the live one, then switch CURRENT to it in one rename."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".{name}.tmp"
     tmp.mkdir()
     try:

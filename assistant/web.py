@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from .answer import Answer, Composer
+from .answer import Answer, Composer, location
 from .llm import LLMAnswerer
 from .schemas import ClauseOut, FieldsOut, SearchResponse, clause_out, search_response
 from .search import Searcher
@@ -45,6 +45,9 @@ class AskRequest(BaseModel):
 class Citation(ClauseOut):
     score: float
     highlights: list[list[int]] = Field(description="[start, end) ranges of the answering words in text")
+    label: str = Field(description="how to cite the clause: 附件第70项, （十七）, 第16项")
+    answering: bool = Field(description="true for the clauses the answer sentence is taken from; false for "
+                                        "further relevant clauses listed for checking")
 
 
 class AskResponse(BaseModel):
@@ -113,7 +116,8 @@ def answer_response(answer: Answer) -> AskResponse:
         mode=answer.mode,
         note=answer.note,
         citations=[Citation(**clause_out(c.clause, c.document), score=c.score,
-                            highlights=[list(h) for h in c.highlights]) for c in answer.citations],
+                            highlights=[list(h) for h in c.highlights], label=location(c.clause),
+                            answering=c.answering) for c in answer.citations],
     )
 
 
