@@ -175,7 +175,7 @@ def calibrate(searcher: Searcher, golden: list[GoldenQuestion], corpus_dir: Path
 def training_examples(searcher: Searcher, corpus_dir: Path, q: GoldenQuestion) -> tuple[list, list]:
     want = expected_ids(searcher, corpus_dir, q) if q.answerable else set()
     qa = searcher.analyse(q.question)
-    pool = searcher.candidates(qa, qa.city)
+    pool = searcher.candidates(qa, qa.city or qa.cities)
     return [c.features() for c in pool], [1.0 if c.clause.id in want else 0.0 for c in pool]
 
 
@@ -227,9 +227,10 @@ def cross_validate(searcher: Searcher, golden: list[GoldenQuestion], corpus_dir:
             "false_refusals": round(refused_ans / max(len(ranks), 1), 3), "folds": folds}
 
 
-def choose_threshold(golden: list[GoldenQuestion], top: dict[int, float], max_false_refusals: float = 0.05) -> float:
-    """The threshold that refuses the most unanswerable questions while refusing at most 5% of
-    answerable ones: a user asking about what the documents cover must get the answer."""
+def choose_threshold(golden: list[GoldenQuestion], top: dict[int, float], max_false_refusals: float = 0.02) -> float:
+    """The threshold that refuses the most unanswerable questions while refusing at most 2% of
+    answerable ones: a user asking about what the documents cover must get the answer. (At
+    5%, the edge of what the golden set allows, 12% of new held-out questions were refused.)"""
     n_ans = sum(q.answerable for q in golden) or 1
     best, threshold = (-1.0, 0.0), 0.0
     for t in sorted({round(p, 3) for p in top.values() if p >= 0}):

@@ -12,6 +12,7 @@ non-blank line ends in a clause, a heading or the `skipped` list (table headers,
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .fields import (
@@ -318,8 +319,10 @@ class DocumentParser:
                         level1, level2 = c, ""
                     elif re.match(rf"^[（(][{_CN}]+[)）]", c):
                         level2 = c
-                    elif rows and c is not new_l1:
+                    elif k == 0 and rows:
                         level1 = level1 + c  # the tail of a 一级指标 cell split by a page break
+                    elif rows:
+                        level2 = level2 + c  # likewise for a 二级指标 cell
                 text_col = col + 1 if cells[col].strip() == label else col
                 if text_col == col:
                     cells[col] = cells[col][len(label) + 1:].lstrip()
@@ -337,6 +340,7 @@ class DocumentParser:
             else:
                 self.headings.append(Heading(line.text, (line.start, line.end)))
             i += 1
+        _settle_level1(rows)
         for row in rows:
             self._emit_row(row, roles)
         return i
@@ -384,7 +388,7 @@ class DocumentParser:
         fields = Fields(
             lead_units=lead,
             responsible_units=resp,
-            leaders=[squeeze(x).replace(" ", "") for x in leaders],
+            leaders=list(dict.fromkeys(squeeze(x).replace(" ", "") for x in leaders)),
             deadline=parse_deadline("".join(deadline_parts)) if deadline_parts else None,
             time_limits=find_time_limits(text),
             amounts=find_amounts(text),
@@ -437,6 +441,29 @@ _MARKS = "★☆○◎●▲△⊙"
 
 def _marks(text: str) -> list[str]:
     return [m for m in _MARKS if m in text]
+
+
+def _settle_level1(rows: list[_Row]) -> None:
+    """Give every row of a 一级指标 its whole heading.
+
+    A page break can cut the heading cell (「十二、劳动力」 on one page, 「(牵头领导：…)」 on the
+    next), so rows see different pieces; the complete spelling is the one with a closed
+    「(牵头领导：…)」, and it belongs to every row under that number.
+    """
+    groups: dict[str, list[_Row]] = {}
+    for row in rows:
+        m = re.match(rf"^\s*([{_CN}]+)、", row.level1)
+        if m:
+            groups.setdefault(m.group(1), []).append(row)
+    for group in groups.values():
+        spellings = Counter(squeeze(r.level1) for r in group)
+        whole = [s for s in spellings if "牵头领导" in s and not _unclosed(s) and re.search(r"[)）]$", s)]
+        if whole:
+            best = max(whole, key=lambda s: (spellings[s], -len(s)))
+            for row in group:
+                own = squeeze(row.level1)
+                if "牵头领导" not in own or _unclosed(own):
+                    row.level1 = best  # only pieces are replaced; a whole heading stays as printed
 
 
 def _unclosed(text: str) -> bool:

@@ -33,7 +33,8 @@ class Question:
     text: str  # as asked, normalised (full-width digits and letters folded)
     topic: str  # the text without place names: what the question is about
     intent: str  # time_limit | fee | unit | other
-    city: str | None = None  # a city the corpus covers, named in the question
+    city: str | None = None  # the one city the corpus covers that the question names
+    cities: list[str] = field(default_factory=list)  # every covered city named (「资阳和绵阳…」)
     other_cities: list[str] = field(default_factory=list)  # cities named that the corpus does not cover
     year: int | None = None
     quantity: bool = False  # asks 多少 / 几 / 多久: the answer must be a number
@@ -69,27 +70,25 @@ def detect_intent(text: str) -> str:
 def analyse(question: str, corpus_cities: list[str]) -> Question:
     text = normalise(question)
     covered = {c.removesuffix("市"): c for c in corpus_cities if c}
-    city = None
-    others = []
-    for name in KNOWN_CITIES + list(covered):
+    named, others = [], []
+    for name in sorted(set(KNOWN_CITIES) | set(covered), key=text.find):
         if name in text and name != "XX":
             if name in covered:
-                city = city or covered[name]
+                named.append(covered[name])
             elif name not in others:
                 others.append(name)
     if "XX市" in text and "XX市" in corpus_cities:
-        city = city or "XX市"
-    if city is None:
-        for county, parent in COUNTIES.items():
-            if county in text and parent in covered:
-                city = covered[parent]
-                break
+        named.append("XX市")
+    if not named:
+        named = [covered[parent] for county, parent in COUNTIES.items() if county in text and parent in covered][:1]
+    named = list(dict.fromkeys(named))
+    city = named[0] if len(named) == 1 else None
     year = None
     if m := re.search(r"(20\d{2})\s*年", text):
         year = int(m.group(1))
     topic = re.sub("|".join([*KNOWN_CITIES, *COUNTIES, "XX"]) + r"|[市县区]", " ", text)
-    return Question(text=text, topic=topic, intent=detect_intent(text), city=city,
-                    other_cities=[] if city else others, year=year, quantity=bool(_QUANTITY.search(text)))
+    return Question(text=text, topic=topic, intent=detect_intent(topic), city=city, cities=named,
+                    other_cities=[] if named else others, year=year, quantity=bool(_QUANTITY.search(text)))
 
 
 _FILLER = set("那 那么 还有 另外 这个 这项 它 那个 呢 吗 啊 呀 怎么 怎样 如何 是 要 的 呢？ 吗？ 多少 几 哪个 哪些 什么".split())

@@ -116,7 +116,7 @@ class Searcher:
         q = self.analyse(question)
         filters = {"city": city or q.city, "source": source, "year": year}
         refusal = self.out_of_scope(q, city)
-        hits = [self.hit(c) for c in self.candidates(q, filters["city"], source, year)]
+        hits = [self.hit(c) for c in self.candidates(q, filters["city"] or q.cities, source, year)]
         hits.sort(key=lambda h: -h.score)
         hits = hits[:k]
         threshold = self.calibration["threshold"]
@@ -164,17 +164,19 @@ class Searcher:
                       | {int(c.fields.deadline.date[:4]) for c in self.clauses
                          if c.source in docs and c.fields.deadline and c.fields.deadline.date})
 
-    def allowed(self, city: str | None, source: str | None, year: int | None) -> list[int]:
+    def allowed(self, city: str | list[str] | None, source: str | None, year: int | None) -> list[int]:
+        cities = [city] if isinstance(city, str) else city
         out = []
         for i, c in enumerate(self.clauses):
             doc = self.store.document(c.source)
-            if (city and doc.get("city") != city) or (source and c.source != source) \
+            if (cities and doc.get("city") not in cities) or (source and c.source != source) \
                     or (year and doc.get("year") != year):
                 continue
             out.append(i)
         return out
 
-    def candidates(self, q: Question, city: str | None = None, source: str | None = None, year: int | None = None,
+    def candidates(self, q: Question, city: str | list[str] | None = None, source: str | None = None,
+                   year: int | None = None,
                    limit: int = POOL) -> list[Candidate]:
         """The `limit` best clauses by reciprocal-rank fusion of dense and BM25, with their signals."""
         allowed = self.allowed(city, source, year)

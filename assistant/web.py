@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from .answer import Answer, Composer, location
 from .llm import LLMAnswerer
@@ -35,11 +35,31 @@ class AskRequest(BaseModel):
     source: str | None = Field(None, description="only this document (file name)")
     history: list[Turn] = Field([], max_length=20, description="earlier turns, oldest first, for follow-ups")
 
+    @field_validator("question")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty")
+        return value.strip()
+
     model_config = {"json_schema_extra": {"examples": [
         {"question": "在资阳开个公司要几天？"},
         {"question": "那费用呢？", "history": [{"question": "在资阳开个公司要几天？"}]},
         {"question": "资阳 抵押登记 时限", "k": 3, "city": "资阳"},
     ]}}
+
+
+class Problem(BaseModel):
+    field: str = Field(description="the request field that is wrong")
+    problem: str
+    known: list[str] | None = Field(None, description="the accepted values, when there is a fixed set")
+
+
+class ProblemResponse(BaseModel):
+    detail: Problem
+
+
+BAD_FILTER = {400: {"model": ProblemResponse, "description": "unknown city or source filter"}}
 
 
 class Citation(ClauseOut):
@@ -139,33 +159,32 @@ def create_app(searcher: Searcher, llm: LLMAnswerer | None = None) -> FastAPI:
         return pages.TemplateResponse(request, "index.html", {"cities": s.cities,
                                                               "documents": list(s.store.documents.values())})
 
-    @app.post("/api/ask", response_model=AskResponse, summary="Answer a question with cited clauses")
+    @app.post("/api/ask", response_model=AskResponse, summary="Answer a question with cited clauses",
+              responses=BAD_FILTER)
     def ask(body: AskRequest, s: Annotated[Searcher, Depends(get_searcher)],
             composer: Annotated[Composer, Depends(get_composer)],
             llm: Annotated[LLMAnswerer | None, Depends(get_llm)]) -> AskResponse:
         check_filters(s, body.city, body.source)
-        question = body.question.strip()
-        if not question:
-            raise HTTPException(422, detail={"field": "question", "problem": "the question is empty"})
+        question = body.question
         history = [t.question for t in body.history if t.question.strip()]
         answer = composer.answer(question, k=body.k, city=body.city, source=body.source, history=history)
         if llm is not None and not answer.refused:
             answer = llm.rephrase(answer)
         return answer_response(answer)
 
-    @app.get("/api/search", response_model=SearchResponse, summary="Rank the clauses for a question")
+    @app.get("/api/search", response_model=SearchResponse, summary="Rank the clauses for a question",
+             responses=BAD_FILTER)
     def search(s: Annotated[Searcher, Depends(get_searcher)],
-               q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, examples=["资阳 抵押登记 时限"])],
+               q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, pattern=r"\S",
+                                       description="the question (not blank)", examples=["资阳 抵押登记 时限"])],
                k: Annotated[int, Query(ge=1, le=50)] = 5,
                city: Annotated[str | None, Query(examples=["资阳"])] = None,
                source: str | None = None) -> SearchResponse:
         check_filters(s, city, source)
-        if not q.strip():
-            raise HTTPException(422, detail={"field": "q", "problem": "the question is empty"})
         return search_response(s.search(q, k=k, city=city, source=source))
 
     @app.get("/api/clauses/{clause_id}", response_model=ClauseOut, summary="One clause with its fields",
-             responses={404: {"description": "no clause with this id"}})
+             responses={404: {"model": ProblemResponse, "description": "no clause with this id"}})
     def clause(clause_id: str, s: Annotated[Searcher, Depends(get_searcher)]) -> ClauseOut:
         found = s.store.get(clause_id)
         if found is None:

@@ -200,25 +200,11 @@ def test_measures_carry_their_indicators_and_the_lead_leader(docs):
     assert "刘延安" in m["384"].fields.leaders
 
 
-@pytest.mark.xfail(
-    reason="001 annex: when a 一级指标 cell is split across lines by a page break, the row keeps a "
-    "truncated or overlong heading: '十二、劳动力' (measures 206-211, 223-230), '二、办理建筑许可(牵头领导:' "
-    "(34), '六、纳税(牵头领导:' (96) and '十、保护中小投资者(牵头领导:王琪)度(五十二)董事责任程度…(五十六)公司透明度' "
-    "(187, the 二级指标 tails appended to the 一级指标)",
-    strict=True,
-)
 def test_every_001_measure_names_one_of_the_21_first_level_indicators(docs):
     wrong = {m.number: m.path[1] for m in measures(docs) if indicator_name(m.path[1]) not in INDICATORS_001}
     assert wrong == {}
 
 
-@pytest.mark.xfail(
-    reason="001 annex: the 「(牵头领导：…)」 of a 一级指标 printed on the next line after a page break is "
-    "not given to the rows, so 49 measures lack the indicator's lead leader: 44, 96, 108-116 (六、纳税: "
-    "常务副市长), 142, 143, 145, 146 (七、跨境贸易: 张建红), 165-167, 169-172 (九、获得信贷: 常务副市长), 186, "
-    "188-192 (十一、执行合同: 王琪), 206-211, 223-230 (十二: 常务副市长), 323-329 (十八: 刘延安)",
-    strict=True,
-)
 def test_every_001_measure_lists_the_lead_leader_of_its_first_level_indicator(docs):
     missing = {}
     for m in measures(docs):
@@ -227,11 +213,6 @@ def test_every_001_measure_lists_the_lead_leader_of_its_first_level_indicator(do
     assert missing == {}
 
 
-@pytest.mark.xfail(
-    reason="001 annex: a leader named both in the row's 责任领导 column and in the 一级指标's 牵头领导 is "
-    "listed twice, e.g. measure 1 leaders == ['张建红', '张建红'] (61 measures)",
-    strict=True,
-)
 def test_a_leader_is_listed_once(docs):
     repeated = {m.number: m.fields.leaders for m in measures(docs) if len(set(m.fields.leaders)) < len(m.fields.leaders)}
     assert repeated == {}
