@@ -13,14 +13,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .fields import AMOUNT, TIME_LIMIT
+from .fields import AMOUNT, SENTENCE, TIME_LIMIT, fact_strength
 from .models import Clause
 from .questions import Question, follow_up
-from .search import WHEN, Hit, Searcher, SearchResult, has_fact
+from .search import Hit, Searcher, SearchResult, has_fact
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-_SENTENCE = re.compile(r"[^。；;！？\n]+[。；;！？]?")
-FEE_WORDS = "免费|减免|减半|减收|免收|零收费|降为零|补贴|奖励|费"
 
 
 @dataclass
@@ -110,7 +108,7 @@ class Composer:
         """The sentence of the clause that answers, and the ranges to highlight in clause.text."""
         own, terms = self.searcher.tokenizer.query_terms(q.topic)
         idf = self.searcher.bm25.idf
-        sentences = list(_SENTENCE.finditer(clause.text))
+        sentences = list(SENTENCE.finditer(clause.text))
         if len(sentences) > 1 and len(sentences[0].group(0)) <= 20:
             sentences = sentences[1:]  # a prose clause's heading sentence states no fact
         # Rare words of the question weigh most, its own words more than their synonyms ...
@@ -156,16 +154,6 @@ class Composer:
         docs = sorted(self.searcher.store.documents.values(), key=lambda d: (d.get("city") or "", d.get("year") or 0))
         coverage = [f"{d.get('city') or ''}{d.get('year') or ''}年《{d.get('title')}》" for d in docs]
         return self.env.get_template("refusal.j2").render(reason=reason, coverage=coverage).strip()
-
-
-def fact_strength(sentence: str, intent: str) -> int:
-    """2 when the sentence states the asked-for number (a time limit, an amount), 1 when it
-    only speaks of it (a date, 免费/减免), 0 otherwise."""
-    if intent == "time_limit":
-        return 2 if TIME_LIMIT.search(sentence) else 1 if WHEN.search(sentence) else 0
-    if intent == "fee":
-        return 2 if AMOUNT.search(sentence) else 1 if re.search(FEE_WORDS, sentence) else 0
-    return 0
 
 
 def has_answer(clause: Clause, q: Question) -> bool:

@@ -112,6 +112,22 @@ AMOUNT = re.compile(
 )
 
 
+# Dates and frequencies answer 「什么时候」/「多久一次」 as well as a time limit does.
+WHEN = re.compile(r"\d{4}\s*年\s*(?:\d{1,2}\s*月|底|末)|\d{1,2}\s*月\s*(?:底|末|\d{1,2}\s*日)|每(?:季度|月|年|周|半年|天)")
+FEE_WORDS = re.compile("免费|减免|减半|减收|免收|不收|零收费|降为零|补贴|奖励|降低|费")
+SENTENCE = re.compile(r"[^。；;！？\n]+[。；;！？]?")
+
+
+def fact_strength(text: str, intent: str) -> int:
+    """2 when the text states the number a question of this intent asks for (a time limit,
+    an amount), 1 when it only speaks of it (a date, 免费/减免), else 0."""
+    if intent == "time_limit":
+        return 2 if TIME_LIMIT.search(text) else 1 if WHEN.search(text) else 0
+    if intent == "fee":
+        return 2 if AMOUNT.search(text) else 1 if FEE_WORDS.search(text) else 0
+    return 0
+
+
 def find_time_limits(text: str) -> list[str]:
     """「0.5 个至 3 个工作日」, 「4小时」, 「15日内」: durations, not calendar dates."""
     found = []

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .keywords import BM25, Tokenizer
+from .fields import FEE_WORDS, WHEN
 from .models import Clause
 from .passages import clause_context, clause_facts
 from .questions import Question, analyse
@@ -28,7 +29,6 @@ RRF_K = 60
 
 
 POOL = 20  # clauses the fused ranking hands to the calibrated score
-FACT_DEPTH = 1  # how many top clauses may supply the number a 多少/几天 question asks for
 
 
 @dataclass
@@ -74,11 +74,6 @@ class SearchResult:
         return self.question.intent
 
 
-# Dates and frequencies in the text answer 「什么时候」/「多久一次」 as well as a time limit does.
-WHEN = re.compile(r"\d{4}\s*年\s*(?:\d{1,2}\s*月|底|末)|\d{1,2}\s*月\s*(?:底|末|\d{1,2}\s*日)|每(?:季度|月|年|周|半年|天)")
-_FEE_WORDS = ("免费", "减免", "减半", "降为零", "零收费", "补贴", "奖励", "免收", "减收", "不收", "降低", "费")
-
-
 def has_fact(clause: Clause, intent: str, quantity: bool = False) -> bool:
     """Does the clause state the kind of fact asked for? A 多少/几 question needs a number."""
     f = clause.fields
@@ -87,7 +82,7 @@ def has_fact(clause: Clause, intent: str, quantity: bool = False) -> bool:
             return True
         return not quantity and bool(f.deadline)
     if intent == "fee":
-        return bool(f.amounts) or (not quantity and any(w in clause.text for w in _FEE_WORDS))
+        return bool(f.amounts) or (not quantity and bool(FEE_WORDS.search(clause.text)))
     if intent == "unit":
         return bool(f.lead_units or f.responsible_units or f.leaders)
     return False
@@ -147,14 +142,19 @@ class Searcher:
         return None
 
     @staticmethod
-    def missing_fact(q: Question, hits: list[Hit], depth: int = FACT_DEPTH) -> str | None:
-        """A 多少/几天 question whose best clauses state no amount or time limit is not answered
-        by these documents, however close the clauses' topic: say so rather than guess."""
-        if not q.quantity or q.intent not in ("fee", "time_limit"):
+    def missing_fact(q: Question, hits: list[Hit]) -> str | None:
+        """A 多少/几天 question whose best clause states no such number (no amount, no time
+        limit or date, no figure at all) is not answered by these documents, however close
+        the clause's topic: say so rather than guess."""
+        if not q.quantity or q.intent == "unit":
             return None
-        if any(has_fact(h.clause, q.intent, quantity=True) for h in hits[:depth]):
+        clause = hits[0].clause
+        if q.intent == "other":
+            if re.search(r"\d", clause.text):
+                return None
+        elif has_fact(clause, q.intent, quantity=True):
             return None
-        what = "金额或标准" if q.intent == "fee" else "时限"
+        what = {"fee": "金额或标准", "time_limit": "时限"}.get(q.intent, "数字")
         return f"相关条款没有写明具体的{what}，这些文件无法回答这个问题。"
 
     def years_of(self, city: str | None) -> list[int]:
