@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from pathlib import Path
@@ -263,6 +264,9 @@ def cmd_serve(args, settings: Settings) -> int:
         searcher = open_searcher(settings, build_if_needed=True)
     except (IndexProblem, EncoderError) as error:
         raise UsageError(str(error)) from None
+    request_log = logging.getLogger("assistant.requests")  # one JSON line per request, on stderr
+    request_log.addHandler(logging.StreamHandler(sys.stderr))
+    request_log.setLevel(logging.INFO)
     print(f"政策问答 serving {len(searcher.clauses)} clauses on http://{args.host}:{args.port}/ (API docs: /docs)",
           file=sys.stderr)
     uvicorn.run(create_app(searcher, llm_for(settings)), host=args.host, port=args.port, log_level="warning")

@@ -6,6 +6,7 @@ exact names of units. jieba learns the corpus's own unit names and policy terms,
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -13,6 +14,7 @@ import threading
 from collections import Counter
 
 import jieba
+import numpy as np
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -72,7 +74,8 @@ class Tokenizer:
         text = text.lower()
         return [t for t in jieba.cut_for_search(text) if t.strip() and t not in STOPWORDS]
 
-    def query_terms(self, question: str) -> tuple[list[str], list[str]]:
+    @functools.lru_cache(maxsize=4096)
+    def query_terms(self, question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(the question's own content words, those plus the documents' words for them)."""
         terms = self.tokens(_QUESTION_NOISE.sub(" ", question))
         expanded = list(terms)
@@ -80,7 +83,7 @@ class Tokenizer:
             for key, targets in THESAURUS.items():
                 if key == word or (word == question and len(key) >= 2 and key in question):
                     expanded.extend(t for target in targets for t in self.tokens(target))
-        return list(dict.fromkeys(terms)), list(dict.fromkeys(expanded))
+        return tuple(dict.fromkeys(terms)), tuple(dict.fromkeys(expanded))  # cached: immutable
 
 
 class BM25:
@@ -95,21 +98,24 @@ class BM25:
         n = len(documents)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.max_idf = max(self.idf.values(), default=1.0)
-        self.postings: dict[str, list[int]] = {}
+        self.size = n
+        # term → (documents, BM25 weight in each): a query only adds up its terms' arrays.
+        postings: dict[str, tuple[list[int], list[float]]] = {}
         for i, d in enumerate(self.freqs):
-            for t in d:
-                self.postings.setdefault(t, []).append(i)
+            length_norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / (self.avg or 1))
+            for t, f in d.items():
+                docs, weights = postings.setdefault(t, ([], []))
+                docs.append(i)
+                weights.append(self.idf[t] * f * (self.k1 + 1) / (f + length_norm))
+        self.postings = {t: (np.array(d), np.array(w)) for t, (d, w) in postings.items()}
 
-    def scores(self, terms: list[str]) -> dict[int, float]:
-        out: dict[int, float] = {}
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every document for these terms (0 where none occurs)."""
+        out = np.zeros(self.size)
         for t in set(terms):
-            idf = self.idf.get(t)
-            if idf is None:
-                continue
-            for i in self.postings[t]:
-                f = self.freqs[i][t]
-                norm = f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg))
-                out[i] = out.get(i, 0.0) + idf * norm
+            if t in self.postings:
+                docs, weights = self.postings[t]
+                out[docs] += weights
         return out
 
     def coverage(self, terms: list[str], i: int) -> float:

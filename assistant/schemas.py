@@ -26,6 +26,19 @@ class FieldsOut(BaseModel):
     tags: list[dict] = []
 
 
+EXAMPLE_CLAUSE = {
+    "id": "001-a183", "source": "001_8b287da456bb1442.txt", "title": "资阳市创建一流营商环境2021年行动方案",
+    "city": "资阳", "year": 2021, "number": "183",
+    "path": ["附件", "九、获得信贷(牵头领导：常务副市长)", "(五十)企业融资便利度"],
+    "text": "持续优化不动产抵押登记办理流程，缩短办结时限，确保企业抵押登记业务办理不超过2个工作日。",
+    "kind": "measure", "span": [28739, 28827],
+    "fields": {"lead_units": [], "responsible_units": ["市自然资源规划局", "市金融工作局", "人行资阳市中心支行"],
+               "leaders": ["吴勇", "常务副市长"],
+               "deadline": {"text": "2021年10月", "date": "2021-10-31", "recurring": None},
+               "time_limits": ["2个工作日"], "amounts": [], "tags": []},
+}
+
+
 class ClauseOut(BaseModel):
     id: str = Field(description="stable clause id, e.g. 001-a70")
     source: str = Field(description="file name in corpus/")
@@ -38,6 +51,8 @@ class ClauseOut(BaseModel):
     kind: str
     span: list[int] = Field(description="[start, end) character offsets in the source file")
     fields: FieldsOut
+
+    model_config = {"json_schema_extra": {"examples": [EXAMPLE_CLAUSE]}}
 
 
 class SearchResultOut(ClauseOut):
@@ -52,6 +67,10 @@ class SearchResponse(BaseModel):
     intent: str = Field(description="what the question asks: time_limit, fee, unit or other")
     city: str | None = Field(None, description="the city the search was narrowed to")
     results: list[SearchResultOut]
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "query": "资阳 抵押登记 时限", "refused": False, "reason": None, "intent": "time_limit", "city": "资阳",
+        "results": [{**EXAMPLE_CLAUSE, "score": 0.84, "below_threshold": False}]}]}}
 
 
 def clause_out(clause: Clause, document: dict) -> dict:

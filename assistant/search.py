@@ -101,6 +101,13 @@ class Searcher:
         self.bm25 = BM25([self.tokenizer.tokens(self.keyword_text(c)) for c in self.clauses])
         self.cities = sorted({d.get("city") for d in self.store.documents.values() if d.get("city")})
         self.calibration = calibration or load_calibration(index.manifest.get("encoder", ""))
+        documents = [self.store.document(c.source) for c in self.clauses]
+        self._passage_positions = np.array([self.store.position(cid) for cid in index.vectors.passage_clause],
+                                           dtype=np.int64)
+        self._city = np.array([d.get("city") or "" for d in documents])
+        self._source = np.array([c.source for c in self.clauses])
+        self._year = np.array([d.get("year") or 0 for d in documents])
+        self._years = {city: self._years_of(city) for city in [None, *self.cities]}
 
     def keyword_text(self, clause: Clause) -> str:
         return " ".join((clause_context(clause, None), clause.number, clause.text, clause_facts(clause)))
@@ -158,53 +165,57 @@ class Searcher:
         return f"相关条款没有写明具体的{what}，这些文件无法回答这个问题。"
 
     def years_of(self, city: str | None) -> list[int]:
+        return self._years.get(city) or self._years_of(city)
+
+    def _years_of(self, city: str | None) -> list[int]:
         """Years a city's documents speak of: their own year and the years of their deadlines."""
         docs = {s for s, d in self.store.documents.items() if city is None or d.get("city") == city}
         return sorted({d["year"] for s, d in self.store.documents.items() if s in docs and d.get("year")}
                       | {int(c.fields.deadline.date[:4]) for c in self.clauses
                          if c.source in docs and c.fields.deadline and c.fields.deadline.date})
 
-    def allowed(self, city: str | list[str] | None, source: str | None, year: int | None) -> list[int]:
-        cities = [city] if isinstance(city, str) else city
-        out = []
-        for i, c in enumerate(self.clauses):
-            doc = self.store.document(c.source)
-            if (cities and doc.get("city") not in cities) or (source and c.source != source) \
-                    or (year and doc.get("year") != year):
-                continue
-            out.append(i)
-        return out
+    def allowed(self, city: str | list[str] | None, source: str | None, year: int | None) -> np.ndarray:
+        """Positions of the clauses the filters let through."""
+        mask = np.ones(len(self.clauses), dtype=bool)
+        if city:
+            mask &= np.isin(self._city, [city] if isinstance(city, str) else city)
+        if source:
+            mask &= self._source == source
+        if year:
+            mask &= self._year == year
+        return np.nonzero(mask)[0]
 
     def candidates(self, q: Question, city: str | list[str] | None = None, source: str | None = None,
-                   year: int | None = None,
-                   limit: int = POOL) -> list[Candidate]:
+                   year: int | None = None, limit: int = POOL) -> list[Candidate]:
         """The `limit` best clauses by reciprocal-rank fusion of dense and BM25, with their signals."""
         allowed = self.allowed(city, source, year)
-        if not allowed:
+        if not len(allowed):
             return []
-        dense_all = self.index.vectors.clause_scores(self.encoder.embed_query(q.text))
         own, terms = self.tokenizer.query_terms(q.topic)
-        bm = self.bm25.scores(terms)
-        dense = {i: dense_all.get(self.clauses[i].id, -1.0) for i in allowed}
-        dense_rank = {i: r for r, i in enumerate(sorted(allowed, key=lambda i: -dense[i]))}
-        bm_rank = {i: r for r, i in enumerate(sorted((i for i in allowed if bm.get(i, 0) > 0), key=lambda i: -bm[i]))}
-        values = np.array(list(dense.values()))
-        mean, std = float(values.mean()), float(values.std() or 1.0)
-        fused = {i: 1 / (RRF_K + dense_rank[i]) + (1 / (RRF_K + bm_rank[i]) if i in bm_rank else 0.0) for i in allowed}
-        order = sorted(allowed, key=lambda i: -fused[i])[:limit]
-        return [
-            Candidate(
+        dense = self.index.vectors.clause_scores(self.encoder.embed_query(q.text), self._passage_positions,
+                                                 len(self.clauses))[allowed]
+        bm = self.bm25.scores(terms)[allowed]
+        dense_rank = np.empty(len(allowed), dtype=np.int64)
+        dense_rank[np.argsort(-dense, kind="stable")] = np.arange(len(allowed))
+        matched = np.nonzero(bm > 0)[0]
+        bm_rank = np.full(len(allowed), -1, dtype=np.int64)
+        bm_rank[matched[np.argsort(-bm[matched], kind="stable")]] = np.arange(len(matched))
+        fused = 1 / (RRF_K + dense_rank) + np.where(bm_rank >= 0, 1 / (RRF_K + np.maximum(bm_rank, 0)), 0.0)
+        mean, std = float(dense.mean()), float(dense.std() or 1.0)
+        out = []
+        for j in np.argsort(-fused, kind="stable")[:limit]:
+            i = int(allowed[j])
+            out.append(Candidate(
                 clause=self.clauses[i],
-                dense=dense[i],
-                z=(dense[i] - mean) / std,  # how far it stands above this question's typical clause
+                dense=float(dense[j]),
+                z=(float(dense[j]) - mean) / std,  # how far it stands above this question's typical clause
                 coverage=self.bm25.coverage(terms, i),
                 own_coverage=self.bm25.coverage(own, i),
                 fact=q.intent != "other" and has_fact(self.clauses[i], q.intent, q.quantity),
-                dense_rank=dense_rank[i],
-                keyword_rank=bm_rank.get(i),
-            )
-            for i in order
-        ]
+                dense_rank=int(dense_rank[j]),
+                keyword_rank=int(bm_rank[j]) if bm_rank[j] >= 0 else None,
+            ))
+        return out
 
     def hit(self, c: Candidate) -> Hit:
         w = self.calibration["weights"]

@@ -66,20 +66,17 @@ class VectorIndex:
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index, passage_clause)
 
-    def clause_scores(self, query: np.ndarray, k: int | None = None) -> dict[str, float]:
-        """Best passage cosine per clause over the k nearest passages (all by default)."""
-        k = min(k or self.index.ntotal, self.index.ntotal)
-        if k == 0:
-            return {}
-        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
-        best: dict[str, float] = {}
-        for score, i in zip(scores[0], ids[0]):
-            if i < 0:
-                continue
-            cid = self.passage_clause[i]
-            if score > best.get(cid, -2.0):
-                best[cid] = float(score)
-        return best
+    def clause_scores(self, query: np.ndarray, positions: np.ndarray, n_clauses: int) -> np.ndarray:
+        """Best passage cosine per clause; `positions[p]` is the clause position of passage p.
+        A clause with no passage scores -1."""
+        out = np.full(n_clauses, -1.0, dtype=np.float32)
+        if self.index.ntotal == 0:
+            return out
+        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
+                                        self.index.ntotal)
+        valid = ids[0] >= 0
+        np.maximum.at(out, positions[ids[0][valid]], scores[0][valid])
+        return out
 
 
 @dataclass

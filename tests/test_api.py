@@ -324,11 +324,54 @@ def test_odd_but_valid_questions_get_an_answer_or_a_refusal_not_an_error(ask, qu
 
 # --- the documentation ------------------------------------------------------------------------
 
-def test_the_interactive_docs_are_served(http):
+def test_the_interactive_docs_are_served_without_a_cdn(http):
     response = http.get("/docs")
 
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+    assert "cdn" not in response.text and "https://" not in response.text.replace("https://fastapi", "")
+    assert http.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+    assert http.get("/docs-static/swagger-ui.css").status_code == 200
+
+
+def test_every_response_model_in_the_docs_has_an_example(http):
+    schemas = http.get("/openapi.json").json()["components"]["schemas"]
+
+    for name in ("AskResponse", "SearchResponse", "ClauseOut", "DocumentInfo", "Health"):
+        assert schemas[name].get("examples"), f"{name} has an example in /docs"
+
+
+def test_every_response_carries_a_request_id_timing_and_security_headers(http):
+    response = http.get("/healthz", headers={"X-Request-ID": "operator-42"})
+
+    assert response.headers["x-request-id"] == "operator-42"
+    assert response.headers["server-timing"].startswith("app;dur=")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert http.get("/").headers["x-request-id"], "ids are made up when the client sends none"
+
+
+def test_each_request_is_logged_as_one_json_line(http, caplog):
+    import json
+    import logging
+
+    import time
+
+    def logged():
+        entries = [json.loads(r.getMessage()) for r in caplog.records if r.name == "assistant.requests"]
+        return [entry for entry in entries if entry["request_id"] == "log-check"]
+
+    with caplog.at_level(logging.INFO, logger="assistant.requests"):
+        http.get("/api/clauses/no-such-clause", headers={"X-Request-ID": "log-check"})
+        deadline = time.time() + 5  # the line is written once the response has gone out
+        while not logged() and time.time() < deadline:
+            time.sleep(0.02)
+
+    [line] = logged()
+    assert line["path"] == "/api/clauses/no-such-clause"
+    assert line["status"] == 404
+    assert line["ms"] >= 0 and line["time"]
 
 
 def test_the_openapi_schema_lists_every_endpoint_with_examples_for_ask(http):
