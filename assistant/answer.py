@@ -7,6 +7,7 @@ its answer is only used when every number, date and unit it states is in a cited
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class Answer:
     search: SearchResult | None = field(default=None, repr=False)
 
 
+@functools.lru_cache(maxsize=8)
 def templates(directory: Path = PROMPTS_DIR) -> Environment:
     return Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined,
                        keep_trailing_newline=False, autoescape=False)

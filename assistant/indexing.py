@@ -6,7 +6,9 @@ command that fixes it, never silently mixed.
 """
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +19,9 @@ from .documents import Corpus, CorpusError, load_corpus
 from .encoders import CachedEncoder, Encoder, load_encoder
 from .passages import passages_for
 from .search import Searcher
-from .store import IndexProblem, read_index, read_manifest, write_index
+from .store import IndexProblem, current_build, read_index, read_manifest, write_index
+
+log = logging.getLogger("assistant.index")
 
 
 @dataclass
@@ -93,3 +97,48 @@ def open_searcher(settings: Settings, encoder: Encoder | None = None, build_if_n
         raise IndexProblem(f"the index was built by {index.manifest.get('encoder')!r}, not {encoder.name!r}: "
                            f"run `assistant build`")
     return Searcher(index, CachedEncoder(encoder))
+
+
+class LiveIndex:
+    """The searcher a server answers with, swapped atomically when a new build goes live.
+
+    `assistant build` (from any process) replaces index/CURRENT; at most every `check_every`
+    seconds a request notices, and the new build is loaded in a background thread while
+    requests keep using the old one. The swap is one reference assignment: a request sees the
+    old index or the new one, never a half-built one. A new build that cannot be used (damaged,
+    another encoder) is logged and the old one keeps serving.
+    """
+
+    def __init__(self, settings: Settings, searcher: Searcher, check_every: float = 2.0):
+        self.settings, self.check_every = settings, check_every
+        self.searcher = searcher
+        self.build = current_build(settings.index_dir)
+        self._checked = time.monotonic()
+        self._loading = threading.Lock()
+        self.error: str | None = None
+
+    def get(self) -> Searcher:
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            build = current_build(self.settings.index_dir)
+            if build is not None and build != self.build and self._loading.acquire(blocking=False):
+                threading.Thread(target=self._load, args=(build,), daemon=True).start()
+        return self.searcher
+
+    def _load(self, build) -> None:
+        try:
+            index = read_index(self.settings.index_dir)
+            encoder = self.searcher.encoder
+            if index.manifest.get("encoder") != encoder.name:
+                raise IndexProblem(f"new build {build.name} was made by {index.manifest.get('encoder')!r}, "
+                                   f"this server embeds with {encoder.name!r}; restart the server to switch")
+            fresh = Searcher(index, encoder)  # shares the query cache
+            self.searcher, self.build, self.error = fresh, index.path, None
+            log.info("switched to index build %s", index.path.name)
+        except (IndexProblem, OSError, ValueError) as error:
+            self.error = str(error)
+            self.build = build  # do not retry a bad build on every request
+            log.error("kept the previous index: %s", error)
+        finally:
+            self._loading.release()

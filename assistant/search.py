@@ -22,6 +22,7 @@ from .models import Clause
 from .passages import clause_context, clause_facts
 from .questions import Question, analyse
 from .store import StoredIndex
+from .units import UnitDirectory
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 DEFAULT_CALIBRATION = {"weights": [-6.0, 0.4, 2.0, 2.0, 0.4, 3.0, 3.0], "threshold": 0.2}
@@ -101,6 +102,7 @@ class Searcher:
         self.bm25 = BM25([self.tokenizer.tokens(self.keyword_text(c)) for c in self.clauses])
         self.cities = sorted({d.get("city") for d in self.store.documents.values() if d.get("city")})
         self.calibration = calibration or load_calibration(index.manifest.get("encoder", ""))
+        self.units = UnitDirectory(self.clauses, self.store.documents)
         documents = [self.store.document(c.source) for c in self.clauses]
         self._passage_positions = np.array([self.store.position(cid) for cid in index.vectors.passage_clause],
                                            dtype=np.int64)

