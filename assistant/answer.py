@@ -11,13 +11,16 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .fields import AMOUNT, SENTENCE, TIME_LIMIT, fact_strength
 from .models import Clause
 from .questions import Question, follow_up
+from .parser import title_of
 from .search import Hit, Searcher, SearchResult, has_fact
+from .units import ClauseFilter, list_request, select_clauses
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -42,6 +45,7 @@ class Answer:
     citations: list[Citation]
     mode: str = "extractive"  # extractive | llm
     note: str | None = None  # e.g. why a language-model answer was not used
+    listing: dict | None = None  # for a list question: {total, filters, url} of the full list
     search: SearchResult | None = field(default=None, repr=False)
 
 
@@ -72,6 +76,12 @@ class Composer:
     def answer(self, question: str, k: int = 5, city: str | None = None, source: str | None = None,
                history: list[str] | None = None) -> Answer:
         resolved = follow_up(question, history or [], self.searcher.cities)
+        q = self.searcher.analyse(resolved)
+        where = city or q.city
+        request = list_request(resolved, self.searcher.units, where, self.searcher.years_of(where))
+        if request is not None and not q.other_cities:
+            request.source = source
+            return self.list_answer(question, resolved, request)
         result = self.searcher.search(resolved, k=k, city=city, source=source)
         q = result.question
         if result.refused:
@@ -90,6 +100,28 @@ class Composer:
                 _, highlights = self.fact_sentence(hit.clause, q)
                 citations.append(Citation(hit.clause, hit.document, hit.score, highlights, answering=False))
         return Answer(question, resolved, text, False, q.intent, chosen[0].score, citations, search=result)
+
+    def list_answer(self, question: str, resolved: str, request: ClauseFilter, shown: int = 5) -> Answer:
+        """「市市场监管局负责哪些任务」: the count and the first items, each cited."""
+        s = self.searcher
+        found = select_clauses(s.clauses, s.store.documents, s.units, request)
+        role = {"lead": "牵头的", "responsible": "负责的"}.get(request.role, "牵头或负责的")
+        parts = [request.city or "", f"{request.unit}{role}" if request.unit else "",
+                 "{}年{}月{}日前到期的".format(*map(int, request.due_before.split("-"))) if request.due_before else ""]
+        spellings = [a for u in s.units.find(request.unit, request.city) for a in u.aliases] if request.unit else []
+        items, citations = [], []
+        for clause in found[:shown]:
+            doc = s.store.document(clause.source)
+            deadline = f"（{clause.fields.deadline.text}）" if clause.fields.deadline else ""
+            task = _strip_label(title_of(clause.text)).rstrip("。")
+            items.append(f"《{doc.get('title')}》{location(clause)}：{task[:40]}{'…' if len(task) > 40 else ''}{deadline}")
+            highlights = [(m.start(), m.end()) for u in spellings for m in re.finditer(re.escape(u), clause.text)]
+            citations.append(Citation(clause, doc, 1.0, highlights))
+        text = self.env.get_template("list.j2").render(subject="".join(parts), total=len(found), items=items).strip()
+        filters = {k: v for k, v in vars(request).items() if v not in (None, "any")}
+        url = "/?" + urlencode({"tab": "desk", **filters})
+        return Answer(question, resolved, text, False, "list", 1.0 if found else 0.0, citations,
+                      listing={"total": len(found), "filters": filters, "url": url})
 
     def answering_hits(self, result: SearchResult) -> list[Hit]:
         """The best hit, plus the best of each other city or year when the question named none."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import logging
@@ -20,7 +19,7 @@ from .llm import LLMAnswerer
 from .schemas import search_response
 from .search import CALIBRATION_FILE
 from .store import IndexProblem
-from .units import ClauseFilter, UnitDirectory, select_clauses
+from .units import ClauseFilter, UnitDirectory, select_clauses, write_csv
 from .web import answer_response
 
 
@@ -150,24 +149,6 @@ def cmd_clauses(args, settings: Settings) -> int:
             text = clause.text.replace("\n", " ")
             out.write(f"{clause.id:<16} {clause.number:<6} {text[:36]:<38} {units[:24]:<26} {deadline}\n")
     return 0
-
-
-CSV_COLUMNS = ["id", "document", "city", "number", "text", "lead_units", "responsible_units", "leaders",
-               "deadline", "deadline_date", "recurring"]
-
-
-def write_csv(out, clauses, documents) -> None:
-    """UTF-8 with a BOM, so that Excel opens the Chinese text correctly."""
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for c in clauses:
-        f = c.fields
-        writer.writerow([c.id, documents.get(c.source, {}).get("title", c.source),
-                         documents.get(c.source, {}).get("city") or "", c.number, c.text,
-                         "、".join(f.lead_units), "、".join(f.responsible_units), "、".join(f.leaders),
-                         f.deadline.text if f.deadline else "", f.deadline.date if f.deadline else "",
-                         (f.deadline.recurring or "") if f.deadline else ""])
 
 
 def cmd_units(args, settings: Settings) -> int:

@@ -8,6 +8,8 @@ the documents use most.
 """
 from __future__ import annotations
 
+import calendar
+import csv
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -133,3 +135,48 @@ def select_clauses(clauses: list[Clause], documents: dict[str, dict], directory:
             continue
         out.append(clause)
     return out
+
+
+CSV_COLUMNS = ["id", "document", "city", "number", "text", "lead_units", "responsible_units", "leaders",
+               "deadline", "deadline_date", "recurring"]
+
+
+def write_csv(out, clauses, documents) -> None:
+    """UTF-8 with a BOM, so that Excel opens the Chinese text correctly."""
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for c in clauses:
+        f = c.fields
+        writer.writerow([c.id, documents.get(c.source, {}).get("title", c.source),
+                         documents.get(c.source, {}).get("city") or "", c.number, c.text,
+                         "、".join(f.lead_units), "、".join(f.responsible_units), "、".join(f.leaders),
+                         f.deadline.text if f.deadline else "", f.deadline.date if f.deadline else "",
+                         (f.deadline.recurring or "") if f.deadline else ""])
+
+
+_LIST_WORDS = re.compile(r"哪些|什么任务|什么事|哪几项|多少项|几项|负责什么|管什么|管哪些|有什么工作|清单|列出|都有啥|有啥任务")
+_BEFORE = re.compile(r"((?:20\d{2})\s*年)?\s*(\d{1,2})\s*月(?:份)?\s*(底|末)?\s*(?:前|之前|以前|到期|截止)")
+
+
+def list_request(question: str, directory: UnitDirectory, city: str | None,
+                 years: list[int]) -> ClauseFilter | None:
+    """「市市场监管局负责哪些任务」 / 「2021年6月底前要完成哪些事项」: a question whose answer is a
+    list of clauses, as a filter; None for any other question."""
+    if not _LIST_WORDS.search(question):
+        return None
+    units = sorted((a for u in directory.search(city) for a in u.aliases if len(a) >= 3 and a in question),
+                   key=len, reverse=True)
+    role = "lead" if "牵头" in question else "responsible" if "责任单位" in question else "any"
+    due_before = due_after = None
+    if m := _BEFORE.search(question):
+        year = int(m.group(1)[:4]) if m.group(1) else (years[0] if len(years) == 1 else None)
+        month = int(m.group(2))
+        if year and 1 <= month <= 12:
+            # 「2021年6月底前」: the tasks of that year due by the end of June, not last year's.
+            due_before = f"{year:04d}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
+            due_after = f"{year:04d}-01-01"
+    if not units and not due_before:
+        return None
+    return ClauseFilter(unit=units[0] if units else None, role=role, city=city, due_before=due_before,
+                        due_after=due_after)

@@ -5,13 +5,14 @@ GET /healthz, and the page at /. OpenAPI docs at /docs.
 """
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, field_validator
@@ -23,7 +24,7 @@ from .llm import LLMAnswerer
 from .requestlog import RequestLog
 from .schemas import EXAMPLE_CLAUSE, ClauseOut, FieldsOut, SearchResponse, clause_out, search_response
 from .search import Searcher
-from .units import ClauseFilter, select_clauses
+from .units import ClauseFilter, select_clauses, write_csv
 
 WEB_DIR = FilePath(__file__).resolve().parent.parent / "web"
 MAX_QUESTION = 500
@@ -76,6 +77,12 @@ class Citation(ClauseOut):
                                         "further relevant clauses listed for checking")
 
 
+class ListInfo(BaseModel):
+    total: int
+    filters: dict = Field(description="the /api/clauses filters that give the whole list")
+    url: str = Field(description="the page's 按单位/时限查 tab with these filters")
+
+
 class AskResponse(BaseModel):
     question: str
     resolved_question: str = Field(description="the question as searched, with context from history")
@@ -86,6 +93,8 @@ class AskResponse(BaseModel):
     mode: str = Field(description="extractive, or llm when a language model phrased the answer")
     note: str | None = None
     citations: list[Citation]
+    listing: ListInfo | None = Field(None, description="for a list question (「市市场监管局负责哪些任务」): the full "
+                                                    "count, the filters, and a link to the whole list on the page")
 
     model_config = {"json_schema_extra": {"examples": [{
         "question": "资阳 抵押登记 时限", "resolved_question": "资阳 抵押登记 时限",
@@ -111,6 +120,27 @@ class DocumentInfo(BaseModel):
         "source": "001_8b287da456bb1442.txt", "title": "资阳市创建一流营商环境2021年行动方案", "city": "资阳",
         "issuer": "资阳市人民政府办公室", "doc_number": "资府办发〔2021〕17号", "date": "2021-05-25", "year": 2021,
         "clause_count": 400}]}}
+
+
+class ClauseQuery:
+    """The filters of /api/clauses and /api/clauses.csv."""
+
+    def __init__(self,
+                 unit: Annotated[str | None, Query(max_length=100, examples=["市市场监管局"])] = None,
+                 role: Annotated[str, Query(pattern="^(lead|responsible|any)$")] = "any",
+                 city: Annotated[str | None, Query(examples=["资阳"])] = None,
+                 source: str | None = None,
+                 due_before: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+                 due_after: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+                 recurring: Annotated[bool | None, Query(description="true: only 长期/持续推进 tasks")] = None,
+                 q: Annotated[str | None, Query(max_length=100, description="words in the clause text")] = None):
+        self.filter = ClauseFilter(unit=unit, role=role, city=city, source=source, q=q, recurring=recurring,
+                                   due_before=due_before.isoformat() if due_before else None,
+                                   due_after=due_after.isoformat() if due_after else None)
+
+    def select(self, s: Searcher):
+        check_filters(s, self.filter.city, self.filter.source)
+        return select_clauses(s.clauses, s.store.documents, s.units, self.filter)
 
 
 class UnitOut(BaseModel):
@@ -184,6 +214,7 @@ def answer_response(answer: Answer) -> AskResponse:
         confidence=answer.confidence,
         mode=answer.mode,
         note=answer.note,
+        listing=ListInfo(**answer.listing) if answer.listing else None,
         citations=[Citation(**clause_out(c.clause, c.document), score=c.score,
                             highlights=[list(h) for h in c.highlights], label=location(c.clause),
                             answering=c.answering) for c in answer.citations],
@@ -271,24 +302,21 @@ def create_app(searcher: Searcher | LiveIndex, llm: LLMAnswerer | None = None) -
 
     @app.get("/api/clauses", response_model=ClauseList, summary="Clauses by unit, role and deadline, one page",
              responses=BAD_FILTER)
-    def clauses(s: Annotated[Searcher, Depends(get_searcher)],
-                unit: Annotated[str | None, Query(max_length=100, examples=["市市场监管局"])] = None,
-                role: Annotated[str, Query(pattern="^(lead|responsible|any)$")] = "any",
-                city: str | None = None, source: str | None = None,
-                due_before: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
-                due_after: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
-                recurring: Annotated[bool | None, Query(description="true: only 长期/持续推进 tasks")] = None,
-                q: Annotated[str | None, Query(max_length=100)] = None,
+    def clauses(s: Annotated[Searcher, Depends(get_searcher)], f: Annotated[ClauseQuery, Depends()],
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: Annotated[int, Query(ge=0)] = 0) -> ClauseList:
-        check_filters(s, city, source)
-        found = select_clauses(s.clauses, s.store.documents, s.units, ClauseFilter(
-            unit=unit, role=role, city=city, source=source, q=q, recurring=recurring,
-            due_before=due_before.isoformat() if due_before else None,
-            due_after=due_after.isoformat() if due_after else None))
+        found = f.select(s)
         page = found[offset:offset + limit]
         return ClauseList(total=len(found), results=[ClauseOut(**clause_out(c, s.store.document(c.source)))
                                                      for c in page])
+
+    @app.get("/api/clauses.csv", summary="The same selection as /api/clauses, all of it, as CSV for Excel",
+             response_class=Response, responses={200: {"content": {"text/csv": {}}}, **BAD_FILTER})
+    def clauses_csv(s: Annotated[Searcher, Depends(get_searcher)], f: Annotated[ClauseQuery, Depends()]) -> Response:
+        out = io.StringIO()
+        write_csv(out, f.select(s), s.store.documents)  # UTF-8 with BOM: Excel reads it as UTF-8
+        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="clauses.csv"'})
 
     @app.get("/api/documents", response_model=list[DocumentInfo], summary="The documents, their cities and dates")
     def documents(s: Annotated[Searcher, Depends(get_searcher)]) -> list[DocumentInfo]:
