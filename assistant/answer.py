@@ -55,17 +55,6 @@ def templates(directory: Path = PROMPTS_DIR) -> Environment:
                        keep_trailing_newline=False, autoescape=False)
 
 
-def location(clause: Clause) -> str:
-    """「附件第70项」, 「第16项」, 「（十七）」: how a person cites the clause."""
-    if clause.kind in ("measure", "task"):
-        return f"附件第{clause.number}项"
-    if clause.number.isdigit():
-        return f"第{clause.number}项"
-    if clause.number in ("", "注"):
-        return "正文" if clause.kind == "preamble" else "附注"
-    return f"{clause.number}" if clause.number.startswith(("（", "(")) else f"第{clause.number}部分"
-
-
 class Composer:
     """Extractive answers from the clauses a search found."""
 
@@ -114,7 +103,7 @@ class Composer:
             doc = s.store.document(clause.source)
             deadline = f"（{clause.fields.deadline.text}）" if clause.fields.deadline else ""
             task = _strip_label(title_of(clause.text)).rstrip("。")
-            items.append(f"《{doc.get('title')}》{location(clause)}：{task[:40]}{'…' if len(task) > 40 else ''}{deadline}")
+            items.append(f"《{doc.get('title')}》{clause.label}：{task[:40]}{'…' if len(task) > 40 else ''}{deadline}")
             highlights = [(m.start(), m.end()) for u in spellings for m in re.finditer(re.escape(u), clause.text)]
             citations.append(Citation(clause, doc, 1.0, highlights))
         text = self.env.get_template("list.j2").render(subject="".join(parts), total=len(found), items=items).strip()
@@ -172,7 +161,7 @@ class Composer:
     def render_one(self, hit: Hit, sentence: str, q: Question) -> str:
         clause, doc = hit.clause, hit.document
         f = clause.fields
-        source = f"《{doc.get('title') or clause.source}》{location(clause)}"
+        source = f"《{doc.get('title') or clause.source}》{clause.label}"
         lead = "、".join(f.lead_units)
         units = lead or "、".join(_shorten(f.responsible_units))
         return self.env.get_template("answer.j2").render(

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 
-from .answer import PROMPTS_DIR, Answer, location, templates
+from .answer import PROMPTS_DIR, Answer, templates
 from .fields import squeeze
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -32,7 +32,7 @@ class LLMAnswerer:
 
     def rephrase(self, answer: Answer) -> Answer:
         citations = answer.citations[: self.max_clauses]
-        clauses = [{"title": c.document.get("title"), "location": location(c.clause), "text": c.clause.text,
+        clauses = [{"title": c.document.get("title"), "location": c.clause.label, "text": c.clause.text,
                     "units": "、".join(c.clause.fields.lead_units or c.clause.fields.responsible_units),
                     "deadline": c.clause.fields.deadline.text if c.clause.fields.deadline else ""}
                    for c in citations]

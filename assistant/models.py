@@ -53,6 +53,17 @@ class Clause:
     kind: str  # prose | item | measure | task | row | preamble | note
     fields: Fields = field(default_factory=Fields)
 
+    @property
+    def label(self) -> str:
+        """How a person cites the clause: 「附件第70项」, 「第16项」, 「（十七）」."""
+        if self.kind in ("measure", "task"):
+            return f"附件第{self.number}项"
+        if self.number.isdigit():
+            return f"第{self.number}项"
+        if self.number in ("", "注"):
+            return "正文" if self.kind == "preamble" else "附注"
+        return self.number if self.number.startswith(("（", "(")) else f"第{self.number}部分"
+
     def to_dict(self) -> dict:
         """The flat form of the `assistant clauses --json` contract."""
         data = {

@@ -28,7 +28,7 @@ class FieldsOut(BaseModel):
 
 EXAMPLE_CLAUSE = {
     "id": "001-a183", "source": "001_8b287da456bb1442.txt", "title": "资阳市创建一流营商环境2021年行动方案",
-    "city": "资阳", "year": 2021, "number": "183",
+    "city": "资阳", "year": 2021, "number": "183", "label": "附件第183项",
     "path": ["附件", "九、获得信贷(牵头领导：常务副市长)", "(五十)企业融资便利度"],
     "text": "持续优化不动产抵押登记办理流程，缩短办结时限，确保企业抵押登记业务办理不超过2个工作日。",
     "kind": "measure", "span": [28739, 28827],
@@ -46,6 +46,7 @@ class ClauseOut(BaseModel):
     city: str | None = None
     year: int | None = None
     number: str = Field(description="the clause label as printed: 70, （十七）, 一")
+    label: str = Field(description="how to cite it: 附件第70项, （十七）, 第16项")
     path: list[str] = Field(description="headings the clause sits under, outermost first")
     text: str
     kind: str
@@ -81,6 +82,7 @@ def clause_out(clause: Clause, document: dict) -> dict:
         "city": document.get("city"),
         "year": document.get("year"),
         "number": clause.number,
+        "label": clause.label,
         "path": clause.path,
         "text": clause.text,
         "kind": clause.kind,

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, field_validator
 from swagger_ui_bundle import swagger_ui_path
 
-from .answer import Answer, Composer, location
+from .answer import Answer, Composer
 from .indexing import LiveIndex
 from .llm import LLMAnswerer
 from .requestlog import RequestLog
@@ -72,7 +72,6 @@ BAD_FILTER = {400: {"model": ProblemResponse, "description": "unknown city or so
 class Citation(ClauseOut):
     score: float
     highlights: list[list[int]] = Field(description="[start, end) ranges of the answering words in text")
-    label: str = Field(description="how to cite the clause: 附件第70项, （十七）, 第16项")
     answering: bool = Field(description="true for the clauses the answer sentence is taken from; false for "
                                         "further relevant clauses listed for checking")
 
@@ -102,8 +101,7 @@ class AskResponse(BaseModel):
                   "确保企业抵押登记业务办理不超过2个工作日；责任单位：市自然资源规划局、市金融工作局、人行资阳市中心支行；"
                   "完成时限：2021年10月。",
         "refused": False, "intent": "time_limit", "confidence": 0.84, "mode": "extractive", "note": None,
-        "citations": [{**EXAMPLE_CLAUSE, "score": 0.84, "highlights": [[38, 43]], "label": "附件第183项",
-                       "answering": True}]}]}}
+        "citations": [{**EXAMPLE_CLAUSE, "score": 0.84, "highlights": [[38, 43]], "answering": True}]}]}}
 
 
 class DocumentInfo(BaseModel):
@@ -216,8 +214,7 @@ def answer_response(answer: Answer) -> AskResponse:
         note=answer.note,
         listing=ListInfo(**answer.listing) if answer.listing else None,
         citations=[Citation(**clause_out(c.clause, c.document), score=c.score,
-                            highlights=[list(h) for h in c.highlights], label=location(c.clause),
-                            answering=c.answering) for c in answer.citations],
+                            highlights=[list(h) for h in c.highlights], answering=c.answering) for c in answer.citations],
     )
 
 

@@ -177,6 +177,8 @@
       reply.append(testid(el("p", "caution", "把握不大：请先核对下面的原文条款再答复。"), "caution"));
     }
     if (data.note) reply.append(el("p", "note", data.note));
+    const listing = listingLink(data.listing);
+    if (listing) reply.append(listing);
 
     const actions = el("div", "actions");
     actions.append(copyButton(copyTextOf(data)));
@@ -189,6 +191,23 @@
       reply.append(list);
     }
     return reply;
+  }
+
+  // A list answer (「市市场监管局负责哪些任务」) links to the whole list on the 按单位/时限查 tab.
+  function listingLink(listing) {
+    if (!listing || typeof listing.url !== "string" || !/^\/\?tab=desk(&|$)/.test(listing.url)) return null;
+    const p = el("p", "listing");
+    const link = testid(el("a", "listing-link", "在「按单位/时限查」里看全部 " + listing.total + " 项"), "listing-link");
+    link.href = listing.url;
+    link.addEventListener("click", function (event) {
+      // Open the tab in place, so the conversation stays on the page.
+      if (window.PolicyDesk && !event.ctrlKey && !event.metaKey && !event.shiftKey && window.PolicyDesk.open(listing.url)) {
+        event.preventDefault();
+        window.scrollTo(0, 0);
+      }
+    });
+    p.append(link);
+    return p;
   }
 
   function errorText(status, data) {
@@ -277,6 +296,7 @@
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
     if (target instanceof Element && (target.closest("input, textarea, select") || target.isContentEditable)) return;
+    if (input.closest("[hidden]")) return;  // the chat tab is not shown (desk.js handles 「/」 there)
     event.preventDefault();
     input.focus({ preventScroll: true });
   });
