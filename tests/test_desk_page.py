@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from urllib.parse import parse_qs, urlsplit
 

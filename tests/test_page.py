@@ -10,7 +10,6 @@ Screenshots of a desktop and a phone view are saved to /tmp/page.png and /tmp/pa
 """
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
