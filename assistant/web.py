@@ -12,7 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, field_validator
@@ -120,6 +122,20 @@ class DocumentInfo(BaseModel):
         "clause_count": 400}]}}
 
 
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _valid_date(name: str, value: str | None) -> str | None:
+    """「2021-06-30」 only: pydantic's lax dates would also take seconds since 1970."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise RequestValidationError([{"loc": ("query", name), "msg": f"{value!r} is not a date like 2021-06-30",
+                                       "type": "value_error.date"}]) from None
+
+
 class ClauseQuery:
     """The filters of /api/clauses and /api/clauses.csv."""
 
@@ -128,13 +144,14 @@ class ClauseQuery:
                  role: Annotated[str, Query(pattern="^(lead|responsible|any)$")] = "any",
                  city: Annotated[str | None, Query(examples=["资阳"])] = None,
                  source: str | None = None,
-                 due_before: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
-                 due_after: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+                 due_before: Annotated[str | None, Query(pattern=ISO_DATE, description="YYYY-MM-DD, inclusive",
+                                                         examples=["2021-06-30"])] = None,
+                 due_after: Annotated[str | None, Query(pattern=ISO_DATE, description="YYYY-MM-DD, inclusive")] = None,
                  recurring: Annotated[bool | None, Query(description="true: only 长期/持续推进 tasks")] = None,
                  q: Annotated[str | None, Query(max_length=100, description="words in the clause text")] = None):
         self.filter = ClauseFilter(unit=unit, role=role, city=city, source=source, q=q, recurring=recurring,
-                                   due_before=due_before.isoformat() if due_before else None,
-                                   due_after=due_after.isoformat() if due_after else None)
+                                   due_before=_valid_date("due_before", due_before),
+                                   due_after=_valid_date("due_after", due_after))
 
     def select(self, s: Searcher):
         check_filters(s, self.filter.city, self.filter.source)
@@ -238,6 +255,21 @@ def create_app(searcher: Searcher | LiveIndex, llm: LLMAnswerer | None = None) -
                               "that answer them. Every answer cites its clauses; when the documents do not "
                               "answer, `refused` is true and nothing is cited.")
     app.add_middleware(RequestLog)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI echoes the rejected value as `input`; a non-UTF-8 body or a NaN/1e400 cannot be
+        # rendered back as JSON, so the client gets where and what is wrong, not the value.
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if exc.status_code == 400 and isinstance(detail, str):  # e.g. an unreadable body
+            detail = {"field": "body", "problem": detail}
+        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
     app.state.index = searcher if isinstance(searcher, LiveIndex) else FixedIndex(searcher)
     app.state.llm = llm
     pages = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -289,7 +321,8 @@ def create_app(searcher: Searcher | LiveIndex, llm: LLMAnswerer | None = None) -
             raise HTTPException(404, detail={"field": "clause_id", "problem": f"no clause {clause_id!r}"})
         return ClauseOut(**clause_out(found, s.store.document(found.source)))
 
-    @app.get("/api/units", response_model=UnitsResponse, summary="Units named in the documents, spellings merged")
+    @app.get("/api/units", response_model=UnitsResponse, summary="Units named in the documents, spellings merged",
+             responses=BAD_FILTER)
     def units(s: Annotated[Searcher, Depends(get_searcher)],
               city: Annotated[str | None, Query(examples=["资阳"])] = None,
               q: Annotated[str | None, Query(max_length=50, description="part of a unit name", examples=["市场监管"])] = None
