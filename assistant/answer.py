@@ -122,7 +122,8 @@ class Composer:
         for hit in result.hits[1:]:
             key = (hit.document.get("city"), hit.document.get("year"))
             if key not in seen and not hit.below_threshold and hit.score >= 0.6 * top.score \
-                    and (result.question.intent == "other" or has_answer(hit.clause, result.question)):
+                    and (result.question.intent == "other"
+                         or has_fact(hit.clause, result.question.intent, result.question.quantity)):
                 chosen.append(hit)
                 seen.add(key)
         return chosen[:3]
@@ -177,10 +178,6 @@ class Composer:
         docs = sorted(self.searcher.store.documents.values(), key=lambda d: (d.get("city") or "", d.get("year") or 0))
         coverage = [f"{d.get('city') or ''}{d.get('year') or ''}年《{d.get('title')}》" for d in docs]
         return self.env.get_template("refusal.j2").render(reason=reason, coverage=coverage).strip()
-
-
-def has_answer(clause: Clause, q: Question) -> bool:
-    return has_fact(clause, q.intent, q.quantity)
 
 
 def _shorten(units: list[str], most: int = 3) -> list[str]:

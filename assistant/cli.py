@@ -193,11 +193,15 @@ def cmd_build(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_search(args, settings: Settings) -> int:
-    if not args.question.strip():
+def check_question(question: str, k: int, most: int) -> None:
+    if not question.strip():
         raise UsageError("the question is empty")
-    if not 1 <= args.k <= 50:
-        raise UsageError("--k must be between 1 and 50")
+    if not 1 <= k <= most:
+        raise UsageError(f"--k must be between 1 and {most}")
+
+
+def cmd_search(args, settings: Settings) -> int:
+    check_question(args.question, args.k, 50)
     searcher = searcher_for(settings)
     check_filters(searcher, args.city, args.source)
     result = searcher.search(args.question, k=args.k, city=args.city, source=args.source)
@@ -274,10 +278,7 @@ def llm_for(settings: Settings) -> LLMAnswerer | None:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    if not args.question.strip():
-        raise UsageError("the question is empty")
-    if not 1 <= args.k <= 20:
-        raise UsageError("--k must be between 1 and 20")
+    check_question(args.question, args.k, 20)
     searcher = searcher_for(settings)
     check_filters(searcher, args.city, None)
     answer = Composer(searcher).answer(args.question, k=args.k, city=args.city)

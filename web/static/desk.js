@@ -46,17 +46,8 @@
 
   // --- small DOM helpers ---------------------------------------------------------------------
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function testid(node, id) {
-    node.setAttribute("data-testid", id);
-    return node;
-  }
+  const el = window.PolicyDom.el;          // web/static/dom.js
+  const testid = window.PolicyDom.testid;
 
   function currentTab() {
     const on = tabs.filter(function (t) { return t.getAttribute("aria-selected") === "true"; })[0];
