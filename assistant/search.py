@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .keywords import BM25, Tokenizer
+from .lru import LRU
 from .fields import FEE_WORDS, WHEN
 from .models import Clause
 from .passages import clause_context, clause_facts
@@ -30,6 +31,7 @@ RRF_K = 60
 
 
 POOL = 20  # clauses the fused ranking hands to the calibrated score
+RESULTS_REMEMBERED = 4096
 
 
 @dataclass
@@ -101,7 +103,7 @@ class Searcher:
         self.tokenizer = Tokenizer(vocabulary)
         self.bm25 = BM25([self.tokenizer.tokens(self.keyword_text(c)) for c in self.clauses])
         self.cities = sorted({d.get("city") for d in self.store.documents.values() if d.get("city")})
-        self.calibration = calibration or load_calibration(index.manifest.get("encoder", ""))
+        self.calibration = calibration or load_calibration(index.manifest.get("encoder", ""))  # also sets _results
         self.units = UnitDirectory(self.clauses, self.store.documents)
         documents = [self.store.document(c.source) for c in self.clauses]
         self._passage_positions = np.array([self.store.position(cid) for cid in index.vectors.passage_clause],
@@ -111,12 +113,38 @@ class Searcher:
         self._year = np.array([d.get("year") or 0 for d in documents])
         self._years = {city: self._years_of(city) for city in [None, *self.cities]}
 
+    @property
+    def calibration(self) -> dict:
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, value: dict) -> None:
+        """Scores depend on it: remembered results go with the old one (`assistant calibrate`)."""
+        self._calibration = value
+        self._results: LRU[SearchResult] = LRU(RESULTS_REMEMBERED)
+
     def keyword_text(self, clause: Clause) -> str:
         return " ".join((clause_context(clause, None), clause.number, clause.text, clause_facts(clause)))
 
     # -- the search --
     def search(self, question: str, k: int = 5, city: str | None = None, source: str | None = None,
                year: int | None = None) -> SearchResult:
+        """The k best clauses, or a refusal. Results are remembered: a hotline hears the same
+        questions all day, and an index never changes under its searcher (a rebuild is a new one).
+        Callers must not modify the result."""
+        key = (question, k, city, source, year)
+        result = self._results.get(key)
+        if result is None:
+            result = self._search(question, k, city, source, year)
+            self._results.put(key, result)
+        return result
+
+    def forget(self) -> None:
+        """Drop remembered results and query embeddings: benchmarks time the first asking."""
+        self._results.clear()
+        self.encoder.forget_queries()
+
+    def _search(self, question: str, k: int, city: str | None, source: str | None, year: int | None) -> SearchResult:
         q = self.analyse(question)
         filters = {"city": city or q.city, "source": source, "year": year}
         refusal = self.out_of_scope(q, city)

@@ -196,16 +196,18 @@ class Health(BaseModel):
 
 
 # --- dependencies ---------------------------------------------------------------------------
+# `async def` although nothing is awaited: FastAPI runs a plain `def` dependency in its thread
+# pool, and three thread hops per request cost more than answering a repeated question.
 
-def get_searcher(request: Request) -> Searcher:
+async def get_searcher(request: Request) -> Searcher:
     return request.app.state.index.get()
 
 
-def get_composer(s: Annotated[Searcher, Depends(get_searcher)]) -> Composer:
+async def get_composer(s: Annotated[Searcher, Depends(get_searcher)]) -> Composer:
     return Composer(s)  # cheap: it holds the searcher and the prompt templates
 
 
-def get_llm(request: Request) -> LLMAnswerer | None:
+async def get_llm(request: Request) -> LLMAnswerer | None:
     return request.app.state.llm
 
 

@@ -58,14 +58,14 @@ def main() -> None:
     baseline = NaiveBaseline(settings.corpus_dir, CachedEncoder(searcher.encoder.encoder,
                                                                 settings.index_dir / "cache" / "baseline"))
     baseline.encoder.save()
-    searcher.encoder._queries.clear()
+    searcher.forget()
 
     cold = timed(lambda q: searcher.search(q), questions)
     warm = [t for _ in range(args.rounds) for t in timed(lambda q: searcher.search(q), questions)]
-    baseline.encoder._queries.clear()
+    baseline.encoder.forget_queries()
     naive_cold = timed(lambda q: baseline.search(q), questions)
     naive_warm = [t for _ in range(args.rounds) for t in timed(lambda q: baseline.search(q), questions)]
-    searcher.encoder._queries.clear()
+    searcher.forget()
     ask_cold = timed(lambda q: composer.answer(q), questions)
     ask_warm = [t for _ in range(args.rounds) for t in timed(lambda q: composer.answer(q), questions)]
 
@@ -74,7 +74,7 @@ def main() -> None:
 
     from assistant.web import create_app
 
-    searcher.encoder._queries.clear()
+    searcher.forget()
     server = uvicorn.Server(uvicorn.Config(create_app(searcher), host="127.0.0.1", port=8765, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     with httpx.Client(base_url="http://127.0.0.1:8765", timeout=10) as client:
