@@ -43,7 +43,7 @@ def summary(name: str, ms: list[float]) -> tuple[str, float]:
     ms = sorted(ms)
     p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
     median = statistics.median(ms)
-    print(f"{name:<42} n={len(ms):>4}  median {median:7.2f} ms  p95 {p95:7.2f} ms")
+    print(f"{name:<42} n={len(ms):>4}  median {median:8.3f} ms  p95 {p95:8.3f} ms")
     return name, median
 
 

@@ -19,6 +19,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -169,6 +171,25 @@ def test_asks_and_searches_mixed_at_once_on_one_server_all_succeed(server_url):
             assert ask_signature(response.json()) == expected_ask[q]
         else:
             assert search_signature(response.json()) == expected_search[q]
+
+
+def test_the_load_test_reports_throughput_latency_and_errors(server_url):
+    """benchmarks/load_test.py, in small: it drives the server and reports; the figures
+    themselves belong in benchmark runs, not in assertions."""
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load_test.py"), "--url", server_url,
+                          "--clients", "4", "--requests", "200", "--new-share", "0.25"],
+                         capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"200 requests in [\d.]+ s", run.stdout), run.stdout
+    assert re.search(r"throughput [\d.]+ req/s, errors 0\b", run.stdout), run.stdout
+    for kind in ("all", "new", "repeated"):
+        assert re.search(rf"^  {kind} +p50 +[\d.]+ ms  p95 +[\d.]+ ms  p99 +[\d.]+ ms", run.stdout, re.M), run.stdout
+
+
+def test_the_load_test_only_targets_loopback():
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load_test.py"), "--url", "http://example.com"],
+                         capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+    assert run.returncode != 0 and "loopback" in run.stderr
 
 
 # --- rebuilding while serving ----------------------------------------------------------------
