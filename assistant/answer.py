@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .fields import AMOUNT, SENTENCE, TIME_LIMIT, fact_strength
+from .fields import AMOUNT, IMMEDIATE, SENTENCE, TIME_LIMIT, fact_strength
 from .models import Clause
 from .questions import Question, follow_up
 from .parser import title_of
@@ -124,7 +124,7 @@ class Composer:
             key = (hit.document.get("city"), hit.document.get("year"))
             if key not in seen and not hit.below_threshold and hit.score >= 0.6 * top.score \
                     and (result.question.intent == "other"
-                         or has_fact(hit.clause, result.question.intent, result.question.quantity)):
+                         or has_fact(hit.clause, result.question)):
                 chosen.append(hit)
                 seen.add(key)
         return chosen[:3]
@@ -149,10 +149,8 @@ class Composer:
             return clause.text, []
         sentence = best.group(0).strip()
         start = best.start() + (len(best.group(0)) - len(best.group(0).lstrip()))
-        highlights = []
-        pattern = {"time_limit": TIME_LIMIT, "fee": AMOUNT}.get(q.intent)
-        if pattern is not None:
-            highlights = [(start + m.start(), start + m.end()) for m in pattern.finditer(sentence)]
+        patterns = {"time_limit": (TIME_LIMIT, IMMEDIATE), "fee": (AMOUNT,)}.get(q.intent, ())
+        highlights = [(start + m.start(), start + m.end()) for p in patterns for m in p.finditer(sentence)]
         if q.intent == "unit":
             units = clause.fields.lead_units + clause.fields.responsible_units
             highlights = [(m.start(), m.end()) for u in units for m in re.finditer(re.escape(u), clause.text)]

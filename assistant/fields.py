@@ -106,12 +106,15 @@ _TIME_UNIT = r"(?:个)?(?:工作日|工作小时|个小时|小时|天|日|个月
 TIME_LIMIT = re.compile(
     rf"(?<![\d.月年])(?:{_NUM}(?:个)?(?:{_TIME_UNIT})?\s*(?:至|到|-|－|—|~|～)\s*)?{_NUM}\s*{_TIME_UNIT}(?:以内|之内|内)?"
 )
+# 「即时办结」「当场办结」: a time limit of none, stated in words.
+IMMEDIATE = re.compile(r"即时(?:办结|即办|办理|出证)|当场(?:办结|办理|出证)|当[日天]办结|立等可取|即来即办|随到随办")
 AMOUNT = re.compile(
     rf"{_NUM}\s*[%％]\s*(?:-|－|—|~|～|至|到)\s*{_NUM}\s*[%％]|{_NUM}\s*(?:%|％|‰|万元|亿元|千元|元|[万亿](?![人户家个台件次项名所]))(?:/(?:张|人|户|年|月|次|平方米|吨|件|公里|亩|床))*"
     rf"|(?:{_NUM}\s*(?:万|亿)?元?\s*(?:至|到|-)\s*)?{_NUM}\s*(?:万元|亿元)"
 )
 
 
+RATE = re.compile(r"[%％‰]|百分点")  # an amount that is a rate, not a sum
 # Dates and frequencies answer 「什么时候」/「多久一次」 as well as a time limit does.
 WHEN = re.compile(r"\d{4}\s*年\s*(?:\d{1,2}\s*月|底|末)|\d{1,2}\s*月\s*(?:底|末|\d{1,2}\s*日)|每(?:季度|月|年|周|半年|天)")
 FEE_WORDS = re.compile("免费|减免|减半|减收|免收|不收|零收费|降为零|补贴|奖励|降低|费")
@@ -122,16 +125,17 @@ def fact_strength(text: str, intent: str) -> int:
     """2 when the text states the number a question of this intent asks for (a time limit,
     an amount), 1 when it only speaks of it (a date, 免费/减免), else 0."""
     if intent == "time_limit":
-        return 2 if TIME_LIMIT.search(text) else 1 if WHEN.search(text) else 0
+        return 2 if TIME_LIMIT.search(text) or IMMEDIATE.search(text) else 1 if WHEN.search(text) else 0
     if intent == "fee":
         return 2 if AMOUNT.search(text) else 1 if FEE_WORDS.search(text) else 0
     return 0
 
 
 def find_time_limits(text: str) -> list[str]:
-    """「0.5 个至 3 个工作日」, 「4小时」, 「15日内」: durations, not calendar dates."""
+    """「0.5 个至 3 个工作日」, 「4小时」, 「15日内」, 「即时办结」: durations, not calendar dates."""
     found = []
-    for m in TIME_LIMIT.finditer(squeeze(text)):
+    squeezed = squeeze(text)
+    for m in [*TIME_LIMIT.finditer(squeezed), *IMMEDIATE.finditer(squeezed)]:
         value = m.group(0)
         if value not in found:
             found.append(value)

@@ -38,9 +38,22 @@ class Question:
     other_cities: list[str] = field(default_factory=list)  # cities named that the corpus does not cover
     year: int | None = None
     quantity: bool = False  # asks 多少 / 几 / 多久: the answer must be a number
+    number: str | None = None  # the kind of number asked: duration (几天), rate (费率), money (多少钱)
+    stated: list[tuple[str, str]] = field(default_factory=list)  # figures that say which case: (35, 千伏)
 
 
 _QUANTITY = re.compile(r"多少|几[个天日小月年次项]|几|多久|多长|多高|多大|最高|最低|上限|下限|标准是")
+# The kind of number a question asks for; a clause stating another kind does not answer it:
+# a completion date does not say how long (「多久开一次」 asks how often, which a date answers),
+# 5000万元 is not a rate, 1.5% is not a sum of money.
+NUMBER_KINDS = {
+    "duration": re.compile(r"(?:(?:多少|几)个?(?:工作日|天|日|小时|月)|多久|多长时间)(?![^，。？?]*一次)"),
+    "rate": re.compile(r"[费利税]率|比例|比率|百分之几|几个点|多少个点|占比"),
+    "money": re.compile(r"多少钱|几块钱|多少元|几元|多少块"),
+}
+# Figures that pick out a case (「35千伏用户」「90平方米以上」「突破1亿元」), as opposed to the
+# figure asked for; a clause about 10千伏 users does not answer for 35千伏 ones.
+CASE_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(千伏|千瓦|平方米|亿元|万元|%|人|户|吨|亩)")
 
 
 def normalise(text: str) -> str:
@@ -87,8 +100,11 @@ def analyse(question: str, corpus_cities: list[str]) -> Question:
     if m := re.search(r"(20\d{2})\s*年", text):
         year = int(m.group(1))
     topic = re.sub("|".join([*KNOWN_CITIES, *COUNTIES, "XX"]) + r"|[市县区]", " ", text)
+    quantity = bool(_QUANTITY.search(text))
+    number = next((kind for kind, asks in NUMBER_KINDS.items() if asks.search(text)), None) if quantity else None
     return Question(text=text, topic=topic, intent=detect_intent(topic), city=city, cities=named,
-                    other_cities=[] if named else others, year=year, quantity=bool(_QUANTITY.search(text)))
+                    other_cities=[] if named else others, year=year, quantity=quantity, number=number,
+                    stated=CASE_FIGURE.findall(text))
 
 
 _FILLER = set("那 那么 还有 另外 这个 这项 它 那个 呢 吗 啊 呀 怎么 怎样 如何 是 要 的 呢？ 吗？ 多少 几 哪个 哪些 什么".split())

@@ -18,10 +18,10 @@ import numpy as np
 
 from .keywords import BM25, Tokenizer
 from .lru import LRU
-from .fields import FEE_WORDS, WHEN
+from .fields import FEE_WORDS, RATE, WHEN, squeeze
 from .models import Clause
 from .passages import clause_context, clause_facts
-from .questions import Question, analyse
+from .questions import CASE_FIGURE, Question, analyse
 from .store import StoredIndex
 from .units import UnitDirectory
 
@@ -77,17 +77,29 @@ class SearchResult:
         return self.question.intent
 
 
-def has_fact(clause: Clause, intent: str, quantity: bool = False) -> bool:
-    """Does the clause state the kind of fact asked for? A 多少/几 question needs a number."""
+# A unit named in running text (「由市财政局负责」) where no 牵头单位 line or bracket lists one.
+UNIT_NAME = re.compile(r"[市县区省][\u4e00-\u9fff]{1,10}?(?:局|委员会|委|办公室|办|院|中心|公司|银行|海关|厅)")
+
+
+def has_fact(clause: Clause, q: Question) -> bool:
+    """Does the clause state the kind of fact the question asks for? A 多少/几 question needs
+    a number, of the kind asked (`Question.number`): 「几天」 a length of time, not a task's
+    completion date; 「费率多少」 a rate, not a sum."""
     f = clause.fields
-    if intent == "time_limit":
-        if f.time_limits or (f.deadline and f.deadline.date) or WHEN.search(clause.text):
+    if q.intent == "time_limit":
+        if f.time_limits:
             return True
-        return not quantity and bool(f.deadline)
-    if intent == "fee":
-        return bool(f.amounts) or (not quantity and bool(FEE_WORDS.search(clause.text)))
-    if intent == "unit":
-        return bool(f.lead_units or f.responsible_units or f.leaders)
+        if q.number == "duration":
+            return False
+        if (f.deadline and f.deadline.date) or WHEN.search(clause.text):
+            return True
+        return not q.quantity and bool(f.deadline)
+    if q.intent == "fee":
+        if q.number in ("rate", "money"):
+            return any(bool(RATE.search(a)) == (q.number == "rate") for a in f.amounts)
+        return bool(f.amounts) or (not q.quantity and bool(FEE_WORDS.search(clause.text)))
+    if q.intent == "unit":
+        return bool(f.lead_units or f.responsible_units or f.leaders or UNIT_NAME.search(clause.text))
     return False
 
 
@@ -150,8 +162,8 @@ class Searcher:
         refusal = self.out_of_scope(q, city)
         hits = [self.hit(c) for c in self.candidates(q, filters["city"] or q.cities, source, year)]
         hits.sort(key=lambda h: -h.score)
-        hits = hits[:k]
         threshold = self.calibration["threshold"]
+        hits = hits[:k]
         if refusal is None and hits and hits[0].score >= threshold:
             refusal = self.missing_fact(q, hits)
         refused = refusal is not None or not hits or hits[0].score < threshold
@@ -181,18 +193,37 @@ class Searcher:
     @staticmethod
     def missing_fact(q: Question, hits: list[Hit]) -> str | None:
         """A 多少/几天 question whose best clause states no such number (no amount, no time
-        limit or date, no figure at all) is not answered by these documents, however close
-        the clause's topic: say so rather than guess."""
-        if not q.quantity or q.intent == "unit":
-            return None
+        limit or date, no figure at all), or a 哪个部门 question whose best clause names no
+        unit, is not answered by these documents, however close the clause's topic: say so
+        rather than guess."""
         clause = hits[0].clause
+        if other_case := Searcher.other_case(q, clause):
+            return other_case
+        if q.intent == "unit":
+            return None if has_fact(clause, q) else "相关条款没有写明负责的单位，这些文件无法回答这个问题。"
+        if not q.quantity:
+            return None
         if q.intent == "other":
             if re.search(r"\d", clause.text):
                 return None
-        elif has_fact(clause, q.intent, quantity=True):
+        elif has_fact(clause, q):
             return None
         what = {"fee": "金额或标准", "time_limit": "时限"}.get(q.intent, "数字")
         return f"相关条款没有写明具体的{what}，这些文件无法回答这个问题。"
+
+    @staticmethod
+    def other_case(q: Question, clause: Clause) -> str | None:
+        """「35千伏」 asked, and the clause speaks of 10千伏 only: it is about another case."""
+        asked_kind = {"fee": ("万元", "亿元", "%")}.get(q.intent, ())
+        for value, unit in q.stated:
+            if unit in asked_kind:
+                continue
+            figures = set(CASE_FIGURE.findall(squeeze(clause.text)))
+            named = {v for v, u in figures if u == unit}
+            if named and value not in named:
+                return (f"相关条款说的是{'、'.join(v + unit for v in sorted(named))}，"
+                        f"没有{value}{unit}的规定，这些文件无法回答这个问题。")
+        return None
 
     def years_of(self, city: str | None) -> list[int]:
         return self._years.get(city) or self._years_of(city)
@@ -241,7 +272,7 @@ class Searcher:
                 z=(float(dense[j]) - mean) / std,  # how far it stands above this question's typical clause
                 coverage=self.bm25.coverage(terms, i),
                 own_coverage=self.bm25.coverage(own, i),
-                fact=q.intent != "other" and has_fact(self.clauses[i], q.intent, q.quantity),
+                fact=has_fact(self.clauses[i], q),
                 dense_rank=int(dense_rank[j]),
                 keyword_rank=int(bm_rank[j]) if bm_rank[j] >= 0 else None,
             ))

@@ -203,3 +203,9 @@ def test_squeeze_drops_pdf_spaces_inside_chinese_but_keeps_them_between_latin_wo
     assert squeeze("2021 年 6 月 底") == "2021年6月底"
     assert squeeze("将 LPR 下行效果") == "将LPR下行效果"
     assert squeeze("  Ukey and APP  ") == "Ukey and APP"
+
+
+def test_an_immediate_completion_in_words_is_a_time_limit():
+    assert find_time_limits("确保异议、查封、注销登记即时办结。") == ["即时办结"]
+    assert find_time_limits("大多数事项可在办税厅前台当场办结") == ["当场办结"]
+

@@ -168,6 +168,53 @@ def test_the_same_topic_is_answered_when_the_question_does_not_ask_for_an_amount
     assert "配套费" in result.hits[0].clause.text
 
 
+def test_a_how_long_question_is_not_answered_by_a_completion_date(searcher):
+    """「多少天」 asks for a length of time; 「2020年12月底」 (when the task is due) is not one."""
+    result = searcher.search("绵阳企业注销全程网办要多少天？")
+
+    assert "注销" in result.hits[0].clause.text
+    assert not result.hits[0].clause.fields.time_limits and result.hits[0].clause.fields.deadline
+    assert result.refused and "时限" in result.reason
+
+
+def test_a_how_often_question_is_answered_by_a_schedule(searcher):
+    result = searcher.search("XX市优化营商环境工作调度会议多久开一次？")
+
+    assert not result.refused
+    assert "调度" in result.hits[0].clause.text
+
+
+def test_a_rate_question_is_not_answered_by_a_sum_of_money(searcher):
+    result = searcher.search("资阳创业担保贷款的利率是多少？")
+
+    assert "创业担保贷款" in result.hits[0].clause.text
+    assert "5000万元" in result.hits[0].clause.fields.amounts, "the clause states a sum, not a rate"
+    assert result.refused and "金额或标准" in result.reason
+
+
+def test_an_immediate_completion_is_a_time_limit(searcher):
+    result = searcher.search("资阳 查封登记 多久办结")
+
+    assert not result.refused
+    assert "即时办结" in result.hits[0].clause.fields.time_limits
+
+
+def test_a_who_question_whose_clause_names_no_unit_is_refused(searcher):
+    """The 广元 2022 measures name no responsible units at all."""
+    result = searcher.search("广元稳增长政策里普惠小微贷款支持由哪个部门牵头？")
+
+    assert result.hits[0].clause.source.startswith("000")
+    assert result.refused and "单位" in result.reason
+
+
+def test_a_figure_naming_another_case_is_refused_with_the_case_the_clause_covers(searcher):
+    asked = searcher.search("资阳 20千伏 用户 供电方案答复 时限")
+    covered = searcher.search("资阳 10千伏用户 供电方案答复 时限")
+
+    assert asked.refused and "10千伏" in asked.reason and "20千伏" in asked.reason
+    assert not covered.refused and "10千伏" in covered.hits[0].clause.text
+
+
 # --- scores ----------------------------------------------------------------------------------
 
 SCORED = ["资阳 抵押登记 时限", "担保费率最高多少？", "成都开公司要几天？", "资阳抵押登记谁负责？", "？？？"]
