@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .fields import (
     chinese_number,
@@ -99,6 +100,9 @@ class _Node:
     kind: str = "prose"
 
 
+_UNIT_ENDS = "局会委办院行司部室厅"
+
+
 @dataclass
 class _Row:
     """One annex table row, joined back from the lines a page break split it into."""
@@ -115,26 +119,41 @@ class _Row:
         """A tab line with no row number: the rest of this row's cells, pushed past a page break.
 
         When its cells line up with the row's (same columns), each continues its column;
-        otherwise its first text continues the description and the rest are loose cells.
+        otherwise its first text continues the description and the rest the columns after it,
+        as shifted; cells past the row's last column are loose cells.
         """
         self.lines.append(line)
         self.loose = False
         filled = [k for k, c in enumerate(cells) if c]
         if filled and filled[0] < self.text_col and (_unclosed(self.level1) or "牵头领导" in cells[filled[0]]):
             self.level1 += cells[filled.pop(0)]  # the tail of a 一级指标 cut by the page break
+        while filled and 0 < filled[0] < self.text_col and not cells[filled[0]].endswith("。"):
+            self.level2 += cells[filled.pop(0)]  # and of a 二级指标 (a sentence is the description's)
         aligned = all(self.text_col <= k < len(self.cells) for k in filled)
-        for n, k in enumerate(filled):
-            if aligned:
-                self.cells[k] += cells[k]
-            elif n == 0:
-                self.cells[self.text_col] += cells[k]
-            else:
+        # Not lined up: the line is shifted as a whole, its first text being the description's tail.
+        shift = 0 if aligned or not filled else self.text_col - filled[0]
+        for k in filled:
+            if self.text_col <= k + shift < len(self.cells):
+                self.cells[k + shift] += cells[k]
+            elif not self.finish_unit(cells[k]):
                 self.cells.append(cells[k])
+
+    def finish_unit(self, text: str) -> bool:
+        """「局」 or 「会」 alone is the end of the unit the page break cut from the units cell
+        (「市住房城乡建设」 + 「局」); true when it was put back there."""
+        k = self.text_col + 1
+        if len(text) <= 2 and text[-1] in _UNIT_ENDS and k < len(self.cells) and self.cells[k] \
+                and self.cells[k][-1] not in _UNIT_ENDS + "府心)）等":
+            self.cells[k] += text
+            return True
+        return False
 
     def add_loose(self, line: Line) -> None:
         """A tab-less fragment inside a table: a cell's tail pushed onto its own line by the PDF."""
         text = line.text
-        if self.loose and len(text) <= 8:
+        if self.finish_unit(text):
+            pass
+        elif self.loose and len(text) <= 8:
             self.cells[-1] += text  # 「常务」 + 「副市长」
         elif len(text) <= 8 or looks_like_deadline(text) or (looks_like_unit(text) and "、" in text):
             self.cells.append(text)
@@ -341,8 +360,10 @@ class DocumentParser:
                 self.headings.append(Heading(line.text, (line.start, line.end)))
             i += 1
         _settle_level1(rows)
-        for row in rows:
-            self._emit_row(row, roles)
+        parts = [_row_parts(row) for row in rows]
+        _settle_leaders([p.leaders for p in parts], {name for row in rows for name in _heading_leaders(row.level1)})
+        for row, p in zip(rows, parts):
+            self._emit_row(row, roles, p)
         return i
 
     def _parse_legend(self, lines: list[Line], i: int) -> int:
@@ -356,26 +377,11 @@ class DocumentParser:
         self._add(f"{self.key}-note", "注", ["附件"], "\n".join(x.text for x in note), note, "note", Fields())
         return i
 
-    def _emit_row(self, row: _Row, roles: list[str]) -> None:
+    def _emit_row(self, row: _Row, roles: list[str], parts: _RowParts) -> None:
         text = row.cells[row.text_col]
-        rest = [c for c in row.cells[row.text_col + 1:] if c]
-        # Trailing cells that belong to the description (the row text was split across columns).
-        units: list[str] = []
-        leaders: list[str] = []
-        deadline_parts: list[str] = []
-        for cell in rest:
-            if cell == "无":
-                continue
-            if looks_like_deadline(cell):
-                deadline_parts.append(cell)
-            elif looks_like_unit(cell) or len(cell) > 8:
-                units.append(cell)
-            else:
-                leaders.append(cell)
+        units, leaders, deadline_parts = parts.units, list(parts.leaders), parts.deadline
         level1 = squeeze(row.level1)
-        m = re.search(r"[（(]\s*牵头领导\s*[:：]\s*([^)）]+)[)）]?", level1)
-        if m:
-            leaders.append(m.group(1).strip())
+        leaders += _heading_leaders(level1)
         has_lead_column = "lead" in roles
         lead, resp = [], []
         if units:
@@ -441,6 +447,80 @@ _MARKS = "★☆○◎●▲△⊙"
 
 def _marks(text: str) -> list[str]:
     return [m for m in _MARKS if m in text]
+
+
+def _heading_leaders(level1: str) -> list[str]:
+    """「六、纳税(牵头领导:常务副市长)」 → the 牵头领导 of every row under it."""
+    m = re.search(r"[（(]\s*牵头领导\s*[:：]\s*([^)）]+)[)）]?", squeeze(level1))
+    return [m.group(1).strip()] if m else []
+
+
+class _RowParts(NamedTuple):
+    """The cells after a row's description, by what they hold."""
+
+    units: list[str]
+    leaders: list[str]  # people and titles, one each (see _settle_leaders)
+    deadline: list[str]  # pieces of the 完成时限 cell
+
+
+def _row_parts(row: _Row) -> _RowParts:
+    units: list[str] = []
+    leader_cells: list[str] = []
+    deadline: list[str] = []
+    for cell in row.cells[row.text_col + 1:]:
+        if not cell or cell == "无":
+            continue
+        if looks_like_deadline(cell):
+            deadline.append(cell)
+        elif looks_like_unit(cell) or len(cell) > 8:
+            units.append(cell)
+        else:
+            leader_cells.append(cell)
+    return _RowParts(units, _leader_names(leader_cells), deadline)
+
+
+# The start of 常务副市长 with its end pushed to the next line or row by the PDF.
+_UNFINISHED_TITLE = re.compile(r"(?:常务|常务副|常务副市|副市)$")
+
+
+def _leader_names(cells: list[str]) -> list[str]:
+    """Leader cells → one entry per person or title: 「王琪 马泽波」 names two people;
+    「常务 副市」 + 「长」 is one title cut by the PDF; a lone character ends the name before it."""
+    names: list[str] = []
+    for piece in (p for cell in cells for p in cell.split()):
+        if names and (_UNFINISHED_TITLE.search(names[-1]) or len(piece) == 1):
+            names[-1] += piece
+        else:
+            names.append(piece)
+    return names
+
+
+def _settle_leaders(rows: list[list[str]], known: set[str]) -> None:
+    """Join leader cells the PDF cut between rows, and part names it ran together.
+
+    A cell spanning two rows may be cut between them (「常务」 over 「副市长」, 「王琪 马泽」 over
+    「波」): it is joined back and names the leader of both rows; a lone 「长」 under a whole
+    常务副市长 is the same cell's tail. The conversion also drops the space between two people
+    (「王琪马泽波」): a name known from the 牵头领导 headings is parted from the rest.
+    """
+    for above, below in zip(rows, rows[1:]):
+        if not (above and below):
+            continue
+        if _UNFINISHED_TITLE.search(above[-1]) or (len(below[0]) == 1 and not above[-1].endswith(below[0])):
+            above[-1] += below[0]
+            below[:] = list(above)
+        elif len(below[0]) == 1:
+            below[:] = list(above)
+    for names in rows:
+        names[:] = [part for name in names for part in _part_names(name, known)]
+
+
+def _part_names(name: str, known: set[str]) -> list[str]:
+    for person in known:
+        rest = name.removeprefix(person) if name.startswith(person) else None
+        if rest and re.fullmatch(r"[\u4e00-\u9fff]{2,3}", rest) and name not in known:
+            return [person, rest]
+    return [name]
 
 
 def _settle_level1(rows: list[_Row]) -> None:

@@ -230,17 +230,12 @@ def is_whole_leader(leader: str) -> bool:
     return bool(re.fullmatch(r"[\u4e00-\u9fff]{2,3}", leader)) and not any(w in leader for w in ("常务", "副市", "市长"))
 
 
-@pytest.mark.xfail(
-    reason="001 annex: leader cells cut by page breaks or holding two names give fragments: 「常务」 + 「副市长」 "
-    "(measures 21/22, 62/63, 77/78, 95/96, 199/200, 209/210, 258/259, 293/294: one cell 常务副市长 over two "
-    "rows), 「王琪马泽波」 (147, 155, 185, 383: the cell 「王琪 马泽波」 names two people), 「王琪马泽」 + 「波」 "
-    "(186/187), 「常务副市」 + 「长」 (206, 223), 「长」 (164, 329), and cells of other columns taken for "
-    "leaders: 「收和缴费率」, 「并持续推进」 (108), 「难问题。」 (141)",
-    strict=True,
-)
 def test_every_leader_is_a_whole_name_or_title(docs):
+    """Cells cut between rows (常务 / 副市长), names run together (王琪马泽波) and other columns'
+    tails (并持续推进) are all settled. One cell stays unsure: measure 321 reads 「副市长」 under 320's
+    「常务副市长」, and the text cannot tell whether the PDF cell was one title over both rows."""
     fragments = {m.number: m.fields.leaders for m in measures(docs) if not all(map(is_whole_leader, m.fields.leaders))}
-    assert fragments == {}
+    assert fragments == {"321": ["副市长", "刘延安"]}
 
 
 def is_whole_unit(unit: str) -> bool:
@@ -252,13 +247,6 @@ def is_whole_unit(unit: str) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    reason="units are cut apart: 「各县（市、区）」 gives '各县（市' and '区）' (004, 69 tasks); "
-    "「市、县(区)相关部门(单位)」 gives a unit '市' (003 items 11, 20); in 001's annex a unit cell continued "
-    "after a page break gives pieces: '市住房城乡建设' + '局' (measure 69), '市' (108), '会' (206), and "
-    "text cells are taken for units (108: '依政策保持工伤保险费率较低水平。…', 206: '…构建功能齐备')",
-    strict=True,
-)
 def test_every_unit_is_a_whole_unit_name(corpus):
     broken = {
         c.id: [u for u in c.fields.lead_units + c.fields.responsible_units if not is_whole_unit(u)]

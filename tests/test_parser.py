@@ -367,6 +367,51 @@ def test_a_row_split_by_a_page_break_is_joined_back():
     assert len(clauses) == 8  # the continuation is not a clause of its own
 
 
+TABLE_001_BREAKS = table(  # 001 measures 21, 22, 69, 108, 147 (lines 90–93, 160–163,
+    # 213–216, 264–265), shortened and numbered 1–5: rows are numbered in sequence
+    ["一级指标", "二级指标", "重点举措", "责任单位", "责任 领导", "完成时限"],
+    ["二、办理建筑许可(牵头领导: 吴勇)", "(七)办理建筑许可费用", "1.研究出台相关政策,分类减免部分建设项目施工期间城市道路占用费。",
+     "市发展改革委、市财政局", "常务", "2021年12月"],
+    ["", "", "2.研究制定下调我市工业类、地下空间类防空地下室易地建设费标准。", "市财政局、市发展改革委", "副市长", "2021年12月"],
+    ["", "", "3.授权给前台窗口人员,由1名工作人员全流程承办受理、复审、审定登簿工作职责,确保异议、查封、",
+     "市自然资源规划局、市税务局、市住房城乡建设", "", "2021年8月"],
+    [""],
+    ["", "注销登记即时办结。", "局、各县（区）人民政府", ""],
+    ["六、纳税", "(三十)总税", "4.资阳市企业职工养老保险、工伤保险、失业保险单位缴费费率分别为16%、0.6%、0.7%。",
+     "市税务局、市财政局、市", "常务", "2021年12月"],
+    [""],
+    ["(牵头领导: 常务副市长)", "收和缴费率", "执行全省统一政策,依政策保持工伤保险费率较低水平。", "人力资源和社会保障局", "副市 长", "并持续推进"],
+    ["八、办理破产 (牵头领导: 王琪)", "(四十三)收回债务所需的时间", "5.构建破产案件繁简分流机制,简易程序破产案件办理时长在6个月以内。",
+     "市中级人民法院", "王琪 马泽波", "2021年12月 并持续推进"],
+)
+
+
+def test_a_leader_cell_cut_between_two_rows_names_the_leader_of_both():
+    m = by_number(parse("001_8b287da456bb1442.txt", TABLE_001_BREAKS)[0])
+    assert m["1"].fields.leaders == ["常务副市长", "吴勇"]
+    assert m["2"].fields.leaders == ["常务副市长", "吴勇"]
+
+
+def test_a_page_break_inside_a_row_continues_each_cell_in_its_column():
+    m = by_number(parse("001_8b287da456bb1442.txt", TABLE_001_BREAKS)[0])
+    assert m["4"].path[1:] == ["六、纳税(牵头领导:常务副市长)", "(三十)总税收和缴费率"]
+    assert m["4"].text.endswith("依政策保持工伤保险费率较低水平。")
+    assert m["4"].fields.responsible_units == ["市税务局", "市财政局", "市人力资源和社会保障局"]
+    assert m["4"].fields.leaders == ["常务副市长"]
+    assert m["4"].fields.deadline.text == "2021年12月并持续推进"
+
+
+def test_a_continuation_shifted_by_a_column_is_put_back_in_its_columns():
+    m = by_number(parse("001_8b287da456bb1442.txt", TABLE_001_BREAKS)[0])
+    assert m["3"].text.endswith("确保异议、查封、注销登记即时办结。")
+    assert m["3"].fields.responsible_units == ["市自然资源规划局", "市税务局", "市住房城乡建设局", "各县（区）人民政府"]
+
+
+def test_two_people_run_together_by_the_conversion_are_two_leaders():
+    m = by_number(parse("001_8b287da456bb1442.txt", TABLE_001_BREAKS)[0])
+    assert m["5"].fields.leaders == ["王琪", "马泽波"]
+
+
 def test_table_header_and_rule_lines_are_skipped_not_lost():
     clauses, _, skipped = parse("001_8b287da456bb1442.txt", TABLE_001)
     assert line_span(TABLE_001, 1) in skipped  # 一级指标 二级指标 … header
