@@ -127,8 +127,8 @@ class _Row:
         filled = [k for k, c in enumerate(cells) if c]
         if filled and filled[0] < self.text_col and (_unclosed(self.level1) or "牵头领导" in cells[filled[0]]):
             self.level1 += cells[filled.pop(0)]  # the tail of a 一级指标 cut by the page break
-        while filled and 0 < filled[0] < self.text_col and not cells[filled[0]].endswith("。"):
-            self.level2 += cells[filled.pop(0)]  # and of a 二级指标 (a sentence is the description's)
+        while filled and 0 < filled[0] < self.text_col and _indicator_tail(cells[filled[0]]):
+            self.level2 += cells[filled.pop(0)]  # and of a 二级指标
         aligned = all(self.text_col <= k < len(self.cells) for k in filled)
         # Not lined up: the line is shifted as a whole, its first text being the description's tail.
         shift = 0 if aligned or not filled else self.text_col - filled[0]
@@ -141,12 +141,15 @@ class _Row:
     def finish_unit(self, text: str) -> bool:
         """「局」 or 「会」 alone is the end of the unit the page break cut from the units cell
         (「市住房城乡建设」 + 「局」); true when it was put back there."""
-        k = self.text_col + 1
-        if len(text) <= 2 and text[-1] in _UNIT_ENDS and k < len(self.cells) and self.cells[k] \
-                and self.cells[k][-1] not in _UNIT_ENDS + "府心)）等":
-            self.cells[k] += text
-            return True
-        return False
+        if len(text) > 2 or text[-1] not in _UNIT_ENDS:
+            return False
+        # The first unit list after the description (in 004 a leader's name comes before it).
+        k = next((k for k in range(self.text_col + 1, len(self.cells)) if "、" in self.cells[k]
+                  or looks_like_unit(self.cells[k])), None)
+        if k is None or self.cells[k][-1] in _UNIT_ENDS + "府心)）等":
+            return False
+        self.cells[k] += text
+        return True
 
     def add_loose(self, line: Line) -> None:
         """A tab-less fragment inside a table: a cell's tail pushed onto its own line by the PDF."""
@@ -443,6 +446,11 @@ class DocumentParser:
 # --- helpers --------------------------------------------------------------------------
 
 _MARKS = "★☆○◎●▲△⊙"
+
+
+def _indicator_tail(cell: str) -> bool:
+    """「收和缴费率」 continues a 二级指标 cut by a page break; a sentence continues the description."""
+    return len(cell) <= 12 and not re.search("[，。；,;]", cell.rstrip(_MARKS + "①②③④⑤"))
 
 
 def _marks(text: str) -> list[str]:

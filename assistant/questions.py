@@ -28,7 +28,7 @@ INTENT_WORDS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Question:
     text: str  # as asked, normalised (full-width digits and letters folded)
     topic: str  # the text without place names: what the question is about
@@ -47,7 +47,8 @@ _QUANTITY = re.compile(r"多少|几[个天日小月年次项]|几|多久|多长|
 # a completion date does not say how long (「多久开一次」 asks how often, which a date answers),
 # 5000万元 is not a rate, 1.5% is not a sum of money.
 NUMBER_KINDS = {
-    "duration": re.compile(r"(?:(?:多少|几)个?(?:工作日|天|日|小时|月)|多久|多长时间)(?![^，。？?]*一次)"),
+    # 「几月几日」 asks for a date: only 几个月 counts months as a length of time.
+    "duration": re.compile(r"(?:(?:多少|几)个?(?:工作日|天|小时)|(?:几|多少)个月|多久|多长时间)(?![^，。？?]*一次)"),
     "rate": re.compile(r"[费利税]率|比例|比率|百分之几|几个点|多少个点|占比"),
     "money": re.compile(r"多少钱|几块钱|多少元|几元|多少块"),
 }

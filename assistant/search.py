@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +53,7 @@ class Candidate:
                 1 / (1 + self.keyword_rank) if self.keyword_rank is not None else 0.0]
 
 
-@dataclass
+@dataclass(frozen=True)  # results are remembered and shared between requests
 class Hit:
     clause: Clause
     document: dict
@@ -63,7 +63,7 @@ class Hit:
     below_threshold: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchResult:
     query: str
     question: Question
@@ -77,8 +77,14 @@ class SearchResult:
         return self.question.intent
 
 
-# A unit named in running text (「由市财政局负责」) where no 牵头单位 line or bracket lists one.
-UNIT_NAME = re.compile(r"[市县区省][\u4e00-\u9fff]{1,10}?(?:局|委员会|委|办公室|办|院|中心|公司|银行|海关|厅)")
+# A unit named in running text (「由市财政局负责」「财政部门给予…」「人民银行…」) where no 牵头单位
+# line or bracket lists one.
+UNIT_NAME = re.compile(r"[市县区省][\u4e00-\u9fff]{1,10}?(?:局|委员会|委|办公室|办|院|中心|公司|银行|海关|厅)"
+                       r"|[\u4e00-\u9fff]{1,6}?(?:部门|银行|海关|公司)")
+
+
+_BOUND_BEFORE = re.compile(r"(?:不少于|不超过|不低于|不高于|超过|低于|高于|少于|多于|达到|满|不足|突破)$")
+_BOUND_AFTER = re.compile(r"(?:以上|以下|以内|之内|及以上|及以下|内|至|到|-|左右)")
 
 
 def has_fact(clause: Clause, q: Question) -> bool:
@@ -144,11 +150,11 @@ class Searcher:
         """The k best clauses, or a refusal. Results are remembered: a hotline hears the same
         questions all day, and an index never changes under its searcher (a rebuild is a new one).
         Callers must not modify the result."""
-        key = (question, k, city, source, year)
-        result = self._results.get(key)
+        key, results = (question, k, city, source, year), self._results  # one calibration's memory
+        result = results.get(key)
         if result is None:
             result = self._search(question, k, city, source, year)
-            self._results.put(key, result)
+            results.put(key, result)
         return result
 
     def forget(self) -> None:
@@ -169,8 +175,7 @@ class Searcher:
         refused = refusal is not None or not hits or hits[0].score < threshold
         if refused and refusal is None:
             refusal = "这些文件中没有找到回答这个问题的条款。"
-        for h in hits:
-            h.below_threshold = refused or h.score < threshold
+        hits = [replace(h, below_threshold=refused or h.score < threshold) for h in hits]
         return SearchResult(question, q, hits, refused, refusal if refused else None, filters)
 
     def analyse(self, question: str) -> Question:
@@ -215,11 +220,14 @@ class Searcher:
     def other_case(q: Question, clause: Clause) -> str | None:
         """「35千伏」 asked, and the clause speaks of 10千伏 only: it is about another case."""
         asked_kind = {"fee": ("万元", "亿元", "%")}.get(q.intent, ())
+        text = squeeze(clause.text)
         for value, unit in q.stated:
             if unit in asked_kind:
                 continue
-            figures = set(CASE_FIGURE.findall(squeeze(clause.text)))
-            named = {v for v, u in figures if u == unit}
+            found = [m for m in CASE_FIGURE.finditer(text) if m.group(2) == unit]
+            if any(_BOUND_BEFORE.search(text[:m.start()]) or _BOUND_AFTER.match(text, m.end()) for m in found):
+                continue  # 「90平方米以上」 covers 120平方米: a range, not a case of its own
+            named = {m.group(1) for m in found}
             if named and value not in named:
                 return (f"相关条款说的是{'、'.join(v + unit for v in sorted(named))}，"
                         f"没有{value}{unit}的规定，这些文件无法回答这个问题。")

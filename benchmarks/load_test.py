@@ -110,6 +110,16 @@ def main() -> None:
     if args.url and urlparse(args.url).hostname not in LOOPBACK:
         raise SystemExit("load tests only target loopback")
     url, server = (args.url, None) if args.url else start_server()
+    try:
+        run(args, url)
+    finally:
+        if server is not None:  # also when the run is interrupted
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def run(args, url: str) -> None:
+    """The clients, until the request count or the time runs out; then the report."""
     target = urlparse(url)
 
     questions = [q.question for q in load_golden(ROOT / "tests" / "golden.jsonl")]
@@ -160,9 +170,6 @@ def main() -> None:
     print(f"  all       {percentiles(everything)}")
     for kind, ms in latencies.items():
         print(f"  {kind:9} {percentiles(ms)}  ({len(ms)} requests)")
-    if server is not None:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -412,6 +412,29 @@ def test_two_people_run_together_by_the_conversion_are_two_leaders():
     assert m["5"].fields.leaders == ["王琪", "马泽波"]
 
 
+def test_a_description_tail_in_the_indicator_column_stays_in_the_description():
+    text = table(
+        ["一级指标", "二级指标", "重点举措", "责任单位", "责任 领导", "完成时限"],
+        ["二、办理建筑许可(牵头领导: 吴勇)", "(七)办理建筑许可费用", "1.研究出台相关政策,分类减免部分建设项目施工期间城市",
+         "市发展改革委、市财政局", "吴勇", "2021年12月"],
+        ["", "道路占用费。★", "", ""],
+    )
+    one = by_number(parse("001_8b287da456bb1442.txt", text)[0])["1"]
+    assert one.path[2] == "(七)办理建筑许可费用"
+    assert one.text.endswith("施工期间城市道路占用费。★")
+
+
+def test_a_unit_ending_after_a_leader_column_finishes_the_units_not_the_leader():
+    """In 004 the 市级牵头领导 column comes before the units."""
+    text = table(
+        ["序号", "具体任务", "市级牵头领导", "牵头单位", "责任单位", "完成时限"],
+        ["1", "优化企业开办服务，压缩开办时间。", "颜超", "市市场监管局、市公安", "各县（市、区）人民政府", "2020年6月底"],
+    ) + "局\n"
+    one = by_number(parse("004_7b2d353c70ed2f27.txt", text)[0])["1"]
+    assert one.fields.lead_units == ["市市场监管局", "市公安局"]
+    assert "颜超" in one.fields.leaders
+
+
 def test_table_header_and_rule_lines_are_skipped_not_lost():
     clauses, _, skipped = parse("001_8b287da456bb1442.txt", TABLE_001)
     assert line_span(TABLE_001, 1) in skipped  # 一级指标 二级指标 … header

@@ -13,6 +13,8 @@ from assistant.questions import analyse
     ("资阳政银担贷款的年利率是多少？", "rate"),
     ("担保费率最高多少？", "rate"),
     ("刻章要多少钱？", "money"),
+    ("本轮延期还本付息截止到几月几日？", None),  # a date, not a length of time
+    ("缓缴期是几个月？", "duration"),
     ("资阳 抵押登记 时限", None),
 ])
 def test_the_kind_of_number_a_question_asks_for(question, kind):

@@ -200,10 +200,10 @@ def test_an_immediate_completion_is_a_time_limit(searcher):
 
 
 def test_a_who_question_whose_clause_names_no_unit_is_refused(searcher):
-    """The 广元 2022 measures name no responsible units at all."""
-    result = searcher.search("广元稳增长政策里普惠小微贷款支持由哪个部门牵头？")
+    """The 广元 2022 measures name no responsible units; this one names no organisation at all."""
+    result = searcher.search("广元 物流枢纽和物流企业发展 由哪个部门负责？")
 
-    assert result.hits[0].clause.source.startswith("000")
+    assert result.hits[0].clause.source.startswith("000") and "物流枢纽" in result.hits[0].clause.text
     assert result.refused and "单位" in result.reason
 
 
@@ -213,6 +213,17 @@ def test_a_figure_naming_another_case_is_refused_with_the_case_the_clause_covers
 
     assert asked.refused and "10千伏" in asked.reason and "20千伏" in asked.reason
     assert not covered.refused and "10千伏" in covered.hits[0].clause.text
+
+
+@pytest.mark.parametrize("question", [
+    "买了一套120平方米的首套房，契税税率是多少？",  # 「90平方米以上」 covers 120
+    "建筑面积300平方米的房屋需要办理施工许可吗？",  # 「500平方米以下」 covers 300
+    "本轮延期还本付息截止到几月几日？",  # a date is asked, and 「2022年底」 answers it
+    "贷款贴息由哪个部门给予？",  # 「财政部门给予…贴息支持」 names the unit in running text
+])
+def test_the_refusal_rules_leave_answered_questions_alone(searcher, question):
+    result = searcher.search(question)
+    assert not result.refused, result.reason
 
 
 # --- scores ----------------------------------------------------------------------------------
