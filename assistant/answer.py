@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .fields import AMOUNT, IMMEDIATE, SENTENCE, TIME_LIMIT, fact_strength
+from .fields import AMOUNT, SENTENCE, TIME_LIMITS, fact_strength
 from .models import Clause
 from .questions import Question, follow_up
 from .parser import title_of
@@ -149,7 +149,7 @@ class Composer:
             return clause.text, []
         sentence = best.group(0).strip()
         start = best.start() + (len(best.group(0)) - len(best.group(0).lstrip()))
-        patterns = {"time_limit": (TIME_LIMIT, IMMEDIATE), "fee": (AMOUNT,)}.get(q.intent, ())
+        patterns = {"time_limit": TIME_LIMITS, "fee": (AMOUNT,)}.get(q.intent, ())
         highlights = [(start + m.start(), start + m.end()) for p in patterns for m in p.finditer(sentence)]
         if q.intent == "unit":
             units = clause.fields.lead_units + clause.fields.responsible_units

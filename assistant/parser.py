@@ -524,9 +524,11 @@ def _settle_leaders(rows: list[list[str]], known: set[str]) -> None:
 
 
 def _part_names(name: str, known: set[str]) -> list[str]:
+    if name in known:
+        return [name]
     for person in known:
-        rest = name.removeprefix(person) if name.startswith(person) else None
-        if rest and re.fullmatch(r"[\u4e00-\u9fff]{2,3}", rest) and name not in known:
+        rest = name[len(person):]
+        if name.startswith(person) and re.fullmatch(r"[\u4e00-\u9fff]{2,3}", rest):
             return [person, rest]
     return [name]
 

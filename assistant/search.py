@@ -168,8 +168,8 @@ class Searcher:
         refusal = self.out_of_scope(q, city)
         hits = [self.hit(c) for c in self.candidates(q, filters["city"] or q.cities, source, year)]
         hits.sort(key=lambda h: -h.score)
-        threshold = self.calibration["threshold"]
         hits = hits[:k]
+        threshold = self.calibration["threshold"]
         if refusal is None and hits and hits[0].score >= threshold:
             refusal = self.missing_fact(q, hits)
         refused = refusal is not None or not hits or hits[0].score < threshold
@@ -219,6 +219,8 @@ class Searcher:
     @staticmethod
     def other_case(q: Question, clause: Clause) -> str | None:
         """「35千伏」 asked, and the clause speaks of 10千伏 only: it is about another case."""
+        if not q.stated:
+            return None
         asked_kind = {"fee": ("万元", "亿元", "%")}.get(q.intent, ())
         text = squeeze(clause.text)
         for value, unit in q.stated:
