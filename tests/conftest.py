@@ -123,3 +123,19 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture()
+def new_page(browser):
+    """new_page(**context_options): a page in a fresh zh-CN browser context, closed after the test."""
+    contexts = []
+
+    def open_page(**context_options):
+        context = browser.new_context(**{"locale": "zh-CN", **context_options})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -114,21 +114,15 @@ class Desk:
 
 
 @pytest.fixture()
-def new_desk(browser, server_url):
-    contexts, desks = [], []
+def new_desk(new_page, server_url):
+    desks = []
 
     def open_desk(path: str = "/", **context_options):
-        options = {"locale": "zh-CN", "viewport": {"width": 1280, "height": 900}, **context_options}
-        context = browser.new_context(**options)
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        desk = Desk(context.new_page(), server_url)
+        desk = Desk(new_page(**{"viewport": {"width": 1280, "height": 900}, **context_options}), server_url)
         desks.append(desk)
         return desk.open(path)
 
     yield open_desk
-    for context in contexts:
-        context.close()
     for desk in desks:
         assert not desk.errors, f"JavaScript errors on the page: {desk.errors}"
         assert not desk.dialogs, f"dialogs opened: {desk.dialogs}"

@@ -64,22 +64,16 @@ class Chat:
 
 
 @pytest.fixture()
-def new_chat(browser, server_url):
+def new_chat(new_page, server_url):
     """Open the page in a fresh context: new_chat(viewport=..., permissions=...)."""
-    contexts, chats = [], []
+    chats = []
 
     def open_chat(**context_options):
-        options = {"locale": "zh-CN", "viewport": {"width": 1100, "height": 900}, **context_options}
-        context = browser.new_context(**options)
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        chat = Chat(context.new_page(), server_url)
+        chat = Chat(new_page(**{"viewport": {"width": 1100, "height": 900}, **context_options}), server_url)
         chats.append(chat)
         return chat.open()
 
     yield open_chat
-    for context in contexts:
-        context.close()
     for chat in chats:
         assert not chat.errors, f"JavaScript errors on the page: {chat.errors}"
 
